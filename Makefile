@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: GPL-2.0
+# dmabuf-rs: the Linux dma-buf core in Rust. See README.md.
+#
+#   make run                   build the Rust-core kernel, boot it, run the demonstration
+#   make test                  build both cores, boot each, run every suite, print results
+#   make kernel CORE=rust|c    build one kernel
+#   make builddir CORE=rust|c  print its build directory (for out-of-tree modules)
+#   make check                 rustfmt, clippy and checkpatch on the overlay
+#   make clean / distclean     remove build trees and results / also the build root
+
+CORE ?= rust
+export CORE
+
+.PHONY: run test kernel builddir check clean distclean root tree collect
+run test kernel builddir check clean distclean root tree collect:
+	@bash harness/main.sh $@

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# boot.sh CORE JOB: boot the CORE kernel under QEMU (TCG) with the build root as a read-only
+# 9p root and out/ as a writable share, run harness/guest/JOB.sh there, and keep the serial
+# console in out/console-CORE-JOB.log.
+. "$(dirname "$0")/lib.sh"
+
+core=$1 job=$2
+check_core "$core"
+[ -x "$TOP/harness/guest/$job.sh" ] || die "no guest job '$job'"
+B=$(kbuild_dir "$core")
+kernel=$B/bzImage
+[ -f "$kernel" ] || die "no kernel at $kernel (run: make kernel CORE=$core)"
+release=$(cat "$B/kernel.release")
+[ -d "$B/mod/lib/modules/$release" ] || die "modules of $release are not installed in $B/mod"
+console=$OUT/console-$core-$job.log
+timeout_s=${BOOT_TIMEOUT:-1500}
+mkdir -p "$OUT/results/$core"
+# The guest binds the modules over /lib/modules, which a fresh build root may not have.
+mkdir -p "$BUILD_ROOT/lib/modules"
+rm -f "$console"
+
+# 2 GiB of huge pages for udmabuf's hugetlb cases, on top of the guest's own 2 GiB.
+append="console=ttyS0 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
+ rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
+ init=$TOP/harness/guest/init
+ DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
+ DMABUF_RS_MODULES=$B/mod/lib/modules DMABUF_RS_KSELFTEST=$CACHE/build/kselftest
+ DMABUF_RS_DEMO=$CACHE/build/demo ${KERNEL_CMDLINE:-}"
+
+stage "boot ($core, $job): QEMU TCG, console: $console"
+# -vga std gives bochs-drm, the second DRM device that IGT's PRIME tests import into;
+# virtio-gpu is the dynamic importer. No network, no KVM (it hangs on these machines).
+status=0
+in_root timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+	-machine pc -accel tcg -cpu max -smp 2 -m 4G \
+	-no-reboot -display none -monitor none -vga std -device virtio-gpu-pci \
+	-serial "file:$console" \
+	-kernel "$kernel" -append "$(echo $append)" \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
+	-fsdev "local,id=out,path=$OUT,security_model=none,multidevs=remap" \
+	-device virtio-9p-pci,fsdev=out,mount_tag=out \
+	>"$LOGS/qemu-$core-$job.log" 2>&1 || status=$?
+if [ "$status" = 124 ]; then
+	die "boot ($core, $job): no power-off within ${timeout_s}s; console: $console"
+elif [ "$status" != 0 ]; then
+	die "boot ($core, $job): QEMU exited with $status; see $LOGS/qemu-$core-$job.log and $console"
+fi
+grep -q "dmabuf-rs guest: job exited" "$console" ||
+	die "boot ($core, $job): the guest job did not finish; console: $console"
+note "boot ($core, $job): finished"

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Collect the results of `make test` into out/results/summary.tsv.
+
+Reads, for each core, the serial console of its test boot (KUnit TAP printed at boot:
+dmabuf_kunit, the Rust doctests and our own suites), the kselftests' TAP files and IGT's
+results.json, and writes one line per test: core, suite, test, result (pass, fail or skip).
+A kernel splat (BUG, WARNING, lockdep, KASAN, Oops, panic) in a console log is recorded as a
+failed `kernel/no-splat` test of that core. Prints a table of suites by core and ends with
+`N passed, M failed, K skipped`; exits 1 when anything failed.
+"""
+
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+TAP_RESULT = re.compile(r"^(not ok|ok) \d+ (?:- )?(.*?)(?:\s+#\s*(SKIP|skip|TODO)\b.*)?$")
+SPLAT = re.compile(
+    r"(\bBUG:|\bWARNING:|\bOops\b|Kernel panic|KASAN:|UBSAN:|general protection fault|"
+    r"INFO: task .* blocked|detected stalls|INFO: possible|INFO: trying to register non-static key)"
+)
+
+
+def tap_result(word, directive):
+    if directive and directive.upper() == "SKIP":
+        return "skip"
+    return "pass" if word == "ok" else "fail"
+
+
+def kunit(console):
+    """KUnit TAP from a console log: one row per test case of each suite.
+
+    Suites print at indentation 4 under the top level; parameterised cases nest deeper and
+    are summed up by their parent's line, so only depth 1 is read.
+    """
+    rows, suite = [], None
+    for raw in console:
+        line = TIMESTAMP.sub("", raw.rstrip("\n"))
+        m = re.match(r"^    # Subtest: (\S+)", line)
+        if m:
+            suite = m.group(1)
+            continue
+        m = TAP_RESULT.match(line[4:]) if line.startswith("    ") and not line.startswith("     ") else None
+        if m and suite:
+            rows.append(("kunit:" + suite, m.group(2).strip(), tap_result(m.group(1), m.group(3))))
+    return rows
+
+
+def kselftest(path, suite):
+    rows = []
+    for line in path.read_text(errors="replace").splitlines():
+        m = TAP_RESULT.match(line)
+        if m:
+            rows.append(("kselftest:" + suite, m.group(2).strip(), tap_result(m.group(1), m.group(3))))
+    if not rows:
+        rows.append(("kselftest:" + suite, "ran", "fail"))
+    return rows
+
+
+def igt(path):
+    results = json.loads(path.read_text())
+    rows = []
+    for name, test in sorted(results.get("tests", {}).items()):
+        r = test.get("result", "fail")
+        result = {"pass": "pass", "skip": "skip", "notrun": "skip"}.get(r, "fail")
+        binary, _, sub = name.removeprefix("igt@").partition("@")
+        rows.append(("igt:" + binary, sub or binary, result))
+    return rows
+
+
+def splats(console):
+    return [line.rstrip() for line in console if SPLAT.search(line)]
+
+
+def collect(out, cores):
+    rows, problems = [], []
+    for core in cores:
+        res = out / "results" / core
+        log = out / f"console-{core}-test.log"
+        if not log.exists():
+            problems.append(f"{core}: no console log {log}")
+            rows.append((core, "kernel", "booted", "fail"))
+            continue
+        console = log.read_text(errors="replace").splitlines()
+        rows += [(core, *r) for r in kunit(console)]
+        for tap in sorted(res.glob("kselftest-*.tap")):
+            rows += [(core, *r) for r in kselftest(tap, tap.stem.removeprefix("kselftest-"))]
+        results_json = res / "igt" / "results.json"
+        if results_json.exists():
+            rows += [(core, *r) for r in igt(results_json)]
+        else:
+            rows.append((core, "igt", "results.json", "fail"))
+            problems.append(f"{core}: IGT wrote no results.json ({res / 'igt-runner.log'})")
+        # A suite whose every test skipped tested nothing: that is a broken setup, not a pass.
+        for suite in sorted({r[1] for r in rows if r[0] == core}):
+            results = {r[3] for r in rows if r[0] == core and r[1] == suite}
+            if results == {"skip"}:
+                rows.append((core, suite, "not-all-skipped", "fail"))
+        found = splats(console)
+        rows.append((core, "kernel", "no-splat", "fail" if found else "pass"))
+        for s in found[:10]:
+            problems.append(f"{core}: splat in {log}: {s}")
+    return rows, problems
+
+
+def main():
+    out = Path(sys.argv[1])
+    cores = sys.argv[2:] or ["c", "rust"]
+    rows, problems = collect(out, cores)
+    summary = out / "results" / "summary.tsv"
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text("".join("\t".join(r) + "\n" for r in rows))
+
+    table = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for core, suite, _, result in rows:
+        table[suite][core][["pass", "fail", "skip"].index(result)] += 1
+    width = max([len(s) for s in table] + [5])
+    print(f"{'suite':<{width}}  " + "  ".join(f"{c + ' pass/fail/skip':>22}" for c in cores))
+    for suite in sorted(table):
+        cells = ("/".join(map(str, table[suite][c])) if c in table[suite] else "-" for c in cores)
+        print(f"{suite:<{width}}  " + "  ".join(f"{cell:>22}" for cell in cells))
+    for p in problems:
+        print(p)
+    failed = [r for r in rows if r[3] == "fail"]
+    for r in failed[:40]:
+        print("FAIL: " + "\t".join(r))
+    counts = {k: sum(1 for r in rows if r[3] == k) for k in ("pass", "fail", "skip")}
+    print(f"summary: {summary}")
+    print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
+    return 1 if counts["fail"] or not rows else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

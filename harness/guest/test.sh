@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The test job, run in the guest by init: the kselftests and IGT tests whose TAP or
+# results.json the host collects. KUnit (dmabuf_kunit, Rust doctests) already ran at boot and
+# is read from the console log. Each suite has a time limit; one that hangs is killed and
+# shows up as incomplete.
+R=$DMABUF_RS_OUT/results/$DMABUF_RS_CORE
+KST=$DMABUF_RS_KSELFTEST
+mkdir -p "$R"
+
+step() { echo "dmabuf-rs guest: $*"; }
+
+modprobe vgem || step "modprobe vgem failed: the vgem tests will skip"
+
+# kselftest SUITE BINARY [ARGS]: a kselftest binary's TAP into kselftest-SUITE.tap.
+kselftest() {
+	suite=$1; shift
+	step "kselftest $suite"
+	(cd "$(dirname "$1")" && timeout -k 5 600 "$@") >"$R/kselftest-$suite.tap" 2>&1
+	echo "# exit status $?" >>"$R/kselftest-$suite.tap"
+}
+kselftest dmabuf-heaps "$KST/dmabuf-heaps/dmabuf-heap"
+kselftest udmabuf "$KST/drivers/dma-buf/udmabuf"
+
+step "igt"
+rm -rf "$R/igt"
+timeout -k 5 900 igt_runner -o -s \
+	-t '^igt@vgem_basic@dmabuf-' -t '^igt@dmabuf_sync_file@' \
+	/usr/libexec/igt-gpu-tools "$R/igt" >"$R/igt-runner.log" 2>&1
+timeout -k 5 120 igt_results "$R/igt" >>"$R/igt-runner.log" 2>&1
+
+cat /sys/kernel/debug/dma_buf/bufinfo >"$R/bufinfo-after.txt" 2>&1
+step "done"

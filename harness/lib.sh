@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings and helpers for the dmabuf-rs harness. Sourced, not run.
+#
+# Everything the harness creates lives outside the checkout except out/ (ignored):
+#   $CACHE/root          the Debian sid build root (toolchain, QEMU, IGT)
+#   $CACHE/src/linux     Linux 7.2 with the patch series applied and the overlay synced
+#   $CACHE/build/kbuild  the O= build tree (both cores, one after the other)
+#   $CACHE/build/<core>  the kernel and modules installed for each core (c, rust)
+#   $TOP/out             logs, guest output and results of the last runs
+
+set -o pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${DMABUF_RS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/dmabuf-rs}
+# BUILD_ROOT=/ runs every step with the host's own tools (see README, "Your own toolchain").
+BUILD_ROOT=${BUILD_ROOT:-$CACHE/root}
+KSRC=${KSRC:-$CACHE/src/linux}
+OUT=${OUT:-$TOP/out}
+LOGS=$OUT/logs
+# LLVM suffix matching rustc's LLVM in the sid root; override with LLVM=1 for the default clang.
+LLVM=${LLVM:--22}
+JOBS=${JOBS:-$(nproc)}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_SUITE=${DEBIAN_SUITE:-sid}
+
+: "${DMABUF_RS_T0:=$(date +%s)}"
+export DMABUF_RS_T0
+
+elapsed() {
+	local s=$(( $(date +%s) - DMABUF_RS_T0 ))
+	printf '%02d:%02d:%02d' $((s / 3600)) $((s / 60 % 60)) $((s % 60))
+}
+
+# stage NAME: announce a stage with the elapsed time since the first harness command.
+stage() { printf '[dmabuf-rs %s] %s\n' "$(elapsed)" "$*"; }
+note() { printf '[dmabuf-rs %s]   %s\n' "$(elapsed)" "$*"; }
+die() { printf '[dmabuf-rs %s] error: %s\n' "$(elapsed)" "$*" >&2; exit 1; }
+
+# run_logged LOG CMD...: run CMD with its output in LOG; on failure name the log and show
+# its tail, then stop.
+run_logged() {
+	local log=$1; shift
+	mkdir -p "$(dirname "$log")"
+	if ! "$@" >"$log" 2>&1; then
+		printf '[dmabuf-rs %s] error: step failed, log: %s\n' "$(elapsed)" "$log" >&2
+		tail -n 25 "$log" | sed 's/^/    /' >&2
+		exit 1
+	fi
+}
+
+host_root() { [ "$BUILD_ROOT" = / ]; }
+
+# in_root CMD...: run CMD inside the build root, in the current directory, with the checkout
+# and the cache visible at the same paths. A private mount namespace means no mount outlives
+# the command, even if it is killed.
+in_root() {
+	if host_root; then
+		"$@"
+		return
+	fi
+	[ -x "$BUILD_ROOT/bin/sh" ] || die "no build root at $BUILD_ROOT (run: make root)"
+	unshare --mount --fork -- "$TOP/harness/enter-root.sh" "$BUILD_ROOT" "$PWD" \
+		"$TOP" "$CACHE" "$OUT" -- "$@"
+}
+
+# The one O= build tree both cores are built in, and where each core's kernel is installed.
+kbuild_tree() { echo "$CACHE/build/kbuild"; }
+kbuild_dir() { echo "$CACHE/build/$1"; }
+
+check_core() {
+	case "$1" in
+	c|rust) ;;
+	*) die "CORE must be c or rust, not '$1'" ;;
+	esac
+}

@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# main.sh COMMAND: the commands behind the Makefile (see README.md).
+. "$(dirname "$0")/lib.sh"
+H=$TOP/harness
+cmd=${1:-}
+CORE=${CORE:-rust}
+
+prepare() {
+	"$H/root.sh" || exit 1
+	"$H/tree.sh" || exit 1
+}
+
+case "$cmd" in
+root)
+	"$H/root.sh" || exit 1
+	;;
+tree)
+	prepare
+	;;
+kernel)
+	check_core "$CORE"
+	prepare
+	"$H/build.sh" "$CORE" || exit 1
+	;;
+builddir)
+	check_core "$CORE"
+	kbuild_tree
+	;;
+run)
+	stage "make run: the Rust-core kernel with a demonstration through C drivers"
+	prepare
+	"$H/build.sh" rust || exit 1
+	"$H/userspace.sh" rust || exit 1
+	rm -rf "$OUT/run"
+	"$H/boot.sh" rust run || exit 1
+	[ -f "$OUT/run/demo.txt" ] || die "the demo wrote nothing; console: $OUT/console-rust-run.log"
+	stage "demonstration (guest output, also in $OUT/run/demo.txt):"
+	cat "$OUT/run/demo.txt"
+	grep -q '^exit status 0$' "$OUT/run/demo.txt" || die "the demonstration failed"
+	;;
+test)
+	stage "make test: both cores, every suite"
+	prepare
+	"$H/build.sh" c || exit 1
+	"$H/build.sh" rust || exit 1
+	"$H/userspace.sh" c || exit 1
+	rm -rf "$OUT/results"
+	for core in c rust; do
+		"$H/boot.sh" "$core" test || exit 1
+	done
+	stage "results"
+	in_root python3 "$H/collect.py" "$OUT" c rust
+	;;
+collect)
+	in_root python3 "$H/collect.py" "$OUT" c rust
+	;;
+check)
+	"$H/check.sh" || exit 1
+	;;
+clean)
+	rm -rf "$OUT" "$CACHE/build"
+	note "removed $OUT and $CACHE/build (the build root and kernel tree stay; make distclean removes them)"
+	;;
+distclean)
+	rm -rf "$OUT" "$CACHE"
+	;;
+*)
+	die "unknown command '$cmd'"
+	;;
+esac
