@@ -21,7 +21,10 @@ mkdir -p "$BUILD_ROOT/lib/modules"
 rm -f "$console"
 
 # 2 GiB of huge pages for udmabuf's hugetlb cases, on top of the guest's own 2 GiB.
-append="console=ttyS0 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
+# KUnit runs at boot for the tests only; the demonstration boots straight to its job.
+kunit=
+[ "$job" = test ] || kunit=kunit.enable=0
+append="$kunit console=ttyS0 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
  rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
  init=$TOP/harness/guest/init
  DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
