@@ -1,8 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # check.sh: the static checks of `make check`: rustfmt on the Rust tree, a CLIPPY=1 build of
-# the Rust-core kernel (in its own build tree, so the normal one is not rebuilt after), and
-# checkpatch on the overlay's files and on the patch series.
+# the Rust crates, and checkpatch on the overlay's files and on the patch series.
 . "$(dirname "$0")/lib.sh"
 "$TOP/harness/root.sh" || exit 1
 "$TOP/harness/tree.sh" || exit 1
@@ -17,10 +16,13 @@ if ! in_root make -C "$KSRC" O="$R" LLVM="$LLVM" rustfmtcheck >"$LOGS/rustfmtche
 	failed=1
 fi
 
-stage "check: CLIPPY=1 build in $C (log: $LOGS/clippy.log)"
+# Clippy lints the Rust crates: rust/ (core, the kernel crate with its doctests) and the
+# Rust parts of drivers/dma-buf/. Only those are built, in a tree of their own, so the normal
+# tree is not rebuilt afterwards and no C kernel is compiled for nothing.
+stage "check: CLIPPY=1 build of rust/ and drivers/dma-buf/ in $C (log: $LOGS/clippy.log)"
 mkdir -p "$C"
 cmp -s "$R/.config" "$C/.config" || cp "$R/.config" "$C/.config"
-if ! in_root make -C "$KSRC" O="$C" LLVM="$LLVM" CLIPPY=1 -j"$JOBS" olddefconfig vmlinux modules >"$LOGS/clippy.log" 2>&1; then
+if ! in_root make -C "$KSRC" O="$C" LLVM="$LLVM" CLIPPY=1 -j"$JOBS" olddefconfig prepare rust/ drivers/dma-buf/ >"$LOGS/clippy.log" 2>&1; then
 	note "the CLIPPY=1 build failed: $LOGS/clippy.log"
 	failed=1
 elif grep -E '^(warning|error)(\[|:)' "$LOGS/clippy.log" >/dev/null; then
