@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Reservation objects.
+//!
+//! A reservation object (`struct dma_resv`) is the lock and the fence list of a buffer shared
+//! between devices. Its lock is a wound/wait mutex of the reservation class, so a driver can lock
+//! the objects of several buffers, its own and imported ones, in one acquire context
+//! ([`AcquireCtx::lock_all`]). Its fences say which jobs still read or write the buffer.
+//!
+//! [`ResvGuard`] is the proof that the lock is held: functions that need the lock take a
+//! reference to it, and the fence list can only be changed through it.
+//!
+//! [`AcquireCtx::lock_all`]: crate::sync::ww_mutex::AcquireCtx::lock_all
+//!
+//! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h)
+
+use crate::{
+    bindings,
+    dma_fence::Fence,
+    error::to_result,
+    prelude::*,
+    sync::ww_mutex::{Class, Lockable},
+    task::MAX_SCHEDULE_TIMEOUT,
+    time::Jiffies,
+    types::{NotThreadSafe, Opaque},
+};
+use core::ptr::NonNull;
+
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests;
+
+/// How the holder of a fence uses the buffer (`enum dma_resv_usage`).
+///
+/// The usages are ordered: asking for the fences of one usage gives those of every lower usage
+/// too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum Usage {
+    /// Kernel work, such as moves or clears, that everybody must wait for.
+    Kernel = bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL,
+    /// Implicit write synchronisation: readers wait for these.
+    Write = bindings::dma_resv_usage_DMA_RESV_USAGE_WRITE,
+    /// Implicit read synchronisation: writers wait for these and for [`Usage::Write`].
+    Read = bindings::dma_resv_usage_DMA_RESV_USAGE_READ,
+    /// Work that no implicit synchronisation waits for (bookkeeping only).
+    Bookkeep = bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
+}
+
+impl Usage {
+    fn as_raw(self) -> bindings::dma_resv_usage {
+        // CAST: `Usage` is `repr(u32)` with the values of `enum dma_resv_usage`.
+        self as bindings::dma_resv_usage
+    }
+
+    /// Returns the usage a new access must wait for: [`Usage::Read`] for a write (it waits for
+    /// readers and writers), [`Usage::Write`] for a read (as `dma_resv_usage_rw()`).
+    pub fn for_access(write: bool) -> Usage {
+        if write {
+            Usage::Read
+        } else {
+            Usage::Write
+        }
+    }
+}
+
+/// A reservation object (`struct dma_resv`).
+///
+/// A `Resv` is either owned by Rust ([`Resv::new`], finished on drop) or borrowed from C
+/// ([`Resv::from_raw`]).
+///
+/// # Invariants
+///
+/// `inner` is an initialised `struct dma_resv`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::dma_resv::{Resv, Usage};
+///
+/// let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+/// assert!(!resv.is_locked());
+/// {
+///     let guard = resv.lock();
+///     assert!(resv.is_locked());
+///     assert_eq!(guard.fences(Usage::Bookkeep).count(), 0);
+/// }
+/// assert!(resv.test_signaled(Usage::Bookkeep));
+/// # Ok::<(), Error>(())
+/// ```
+#[repr(transparent)]
+#[pin_data(PinnedDrop)]
+pub struct Resv {
+    #[pin]
+    inner: Opaque<bindings::dma_resv>,
+}
+
+// SAFETY: A `struct dma_resv` is protected by its own lock and RCU, and has no thread affinity.
+unsafe impl Send for Resv {}
+
+// SAFETY: Every operation on a shared `Resv` either takes its lock or is safe without it
+// (RCU-protected reads of the fence list).
+unsafe impl Sync for Resv {}
+
+impl Resv {
+    /// Creates an initialiser for a reservation object owned by Rust (`dma_resv_init()`).
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes.
+            inner <- Opaque::ffi_init(|slot| unsafe { bindings::dma_resv_init(slot) }),
+        })
+    }
+
+    /// Borrows a reservation object owned by C.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to an initialised `struct dma_resv` that stays initialised and in place for
+    /// `'a` (for example the `resv` of a `struct dma_buf` the caller holds a reference to).
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::dma_resv) -> &'a Resv {
+        // SAFETY: `Resv` is a transparent wrapper of `struct dma_resv`, which the caller
+        // guarantees is initialised and valid for `'a`.
+        unsafe { &*ptr.cast::<Resv>() }
+    }
+
+    /// Returns the raw `struct dma_resv`.
+    pub fn as_raw(&self) -> *mut bindings::dma_resv {
+        self.inner.get()
+    }
+
+    /// Locks the object without an acquire context, sleeping until it is available.
+    pub fn lock(&self) -> ResvGuard<'_> {
+        // SAFETY: The object is initialised (type invariant). Without a context the call cannot
+        // fail.
+        unsafe { bindings::dma_resv_lock(self.as_raw(), core::ptr::null_mut()) };
+        // SAFETY: The lock was just taken by the current task.
+        unsafe { self.assume_locked() }
+    }
+
+    /// Locks the object without an acquire context, unless a signal arrives first.
+    ///
+    /// # Errors
+    ///
+    /// `EINTR` if a signal is pending while waiting.
+    pub fn lock_interruptible(&self) -> Result<ResvGuard<'_>> {
+        // SAFETY: The object is initialised (type invariant).
+        to_result(unsafe {
+            bindings::dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
+        })?;
+        // SAFETY: The lock was just taken by the current task.
+        Ok(unsafe { self.assume_locked() })
+    }
+
+    /// Locks the object if it is free.
+    pub fn try_lock(&self) -> Option<ResvGuard<'_>> {
+        // SAFETY: The object is initialised (type invariant).
+        if !unsafe { bindings::dma_resv_trylock(self.as_raw()) } {
+            return None;
+        }
+        // SAFETY: The lock was just taken by the current task.
+        Some(unsafe { self.assume_locked() })
+    }
+
+    /// Returns whether the object is locked, by any task.
+    pub fn is_locked(&self) -> bool {
+        // SAFETY: The object is initialised (type invariant).
+        unsafe { bindings::dma_resv_is_locked(self.as_raw()) }
+    }
+
+    /// Warns (with lockdep) if the current task does not hold the lock.
+    pub fn assert_held(&self) {
+        // SAFETY: The object is initialised (type invariant).
+        unsafe { bindings::dma_resv_assert_held(self.as_raw()) }
+    }
+
+    /// Returns whether every fence of `usage` (and lower usages) has signaled.
+    ///
+    /// This does not need the lock.
+    pub fn test_signaled(&self, usage: Usage) -> bool {
+        // SAFETY: The object is initialised (type invariant).
+        unsafe { bindings::dma_resv_test_signaled(self.as_raw(), usage.as_raw()) }
+    }
+
+    /// Waits for every fence of `usage` (and lower usages) to signal, for at most
+    /// `timeout_in_jiffies` ([`MAX_SCHEDULE_TIMEOUT`] waits without limit).
+    ///
+    /// Returns the jiffies left. This does not need the lock.
+    ///
+    /// # Errors
+    ///
+    /// `ETIMEDOUT` if the timeout expired first; `ERESTARTSYS` if `interruptible` and a signal
+    /// arrived; `EINVAL` if `timeout_in_jiffies` is too large.
+    pub fn wait_timeout(
+        &self,
+        usage: Usage,
+        interruptible: bool,
+        timeout_in_jiffies: Jiffies,
+    ) -> Result<Jiffies> {
+        // Larger timeouts would come back as negative (error) values.
+        if c_long::try_from(timeout_in_jiffies).is_err() {
+            return Err(EINVAL);
+        }
+        // SAFETY: The object is initialised (type invariant).
+        let ret = unsafe {
+            bindings::dma_resv_wait_timeout(
+                self.as_raw(),
+                usage.as_raw(),
+                interruptible,
+                timeout_in_jiffies,
+            )
+        };
+        match ret {
+            0 => Err(ETIMEDOUT),
+            ret if ret < 0 => Err(i32::try_from(ret).map_or(EINVAL, Error::from_errno)),
+            ret => Jiffies::try_from(ret).map_err(|_| EINVAL),
+        }
+    }
+
+    /// Waits without limit for every fence of `usage` (and lower usages) to signal.
+    ///
+    /// # Errors
+    ///
+    /// `ERESTARTSYS` if `interruptible` and a signal arrived.
+    pub fn wait(&self, usage: Usage, interruptible: bool) -> Result {
+        let max = Jiffies::try_from(MAX_SCHEDULE_TIMEOUT).map_err(|_| EINVAL)?;
+        self.wait_timeout(usage, interruptible, max).map(|_| ())
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Resv {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The object is initialised (type invariant) and, being dropped, no longer used.
+        unsafe { bindings::dma_resv_fini(self.as_raw()) };
+    }
+}
+
+// SAFETY: `lock` is the `struct ww_mutex` embedded in the object, initialised by
+// `dma_resv_init()` with `reservation_ww_class`; `ResvGuard` unlocks it once on drop and is not
+// `Send`.
+unsafe impl Lockable for Resv {
+    type Guard<'a> = ResvGuard<'a>;
+
+    fn as_raw(&self) -> *mut bindings::ww_mutex {
+        // SAFETY: The object is initialised (type invariant), so its `lock` field is valid.
+        unsafe { &raw mut (*self.inner.get()).lock }
+    }
+
+    fn class(&self) -> &'static Class {
+        Class::reservation()
+    }
+
+    unsafe fn assume_locked(&self) -> ResvGuard<'_> {
+        // INVARIANT: The caller guarantees that the current task holds the lock.
+        ResvGuard {
+            resv: self,
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+/// Proof that the current task holds the lock of a reservation object.
+///
+/// Functions that require the lock take a `&ResvGuard<'_>` (or `&mut` to change the fences).
+/// The lock is released when the guard is dropped.
+///
+/// # Invariants
+///
+/// The current task holds the lock of `resv`.
+#[must_use = "the lock unlocks immediately when the guard is unused"]
+pub struct ResvGuard<'a> {
+    resv: &'a Resv,
+    _not_send: NotThreadSafe,
+}
+
+impl<'a> ResvGuard<'a> {
+    /// Returns the locked reservation object.
+    pub fn resv(&self) -> &'a Resv {
+        self.resv
+    }
+
+    /// Makes room for `num_fences` more fences (`dma_resv_reserve_fences()`).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the fence list cannot grow.
+    pub fn reserve_fences(&mut self, num_fences: u32) -> Result {
+        // SAFETY: The object is initialised and locked by the current task (type invariant).
+        to_result(unsafe { bindings::dma_resv_reserve_fences(self.resv.as_raw(), num_fences) })
+    }
+
+    /// Adds `fence` with `usage` to the object, replacing an older fence of the same context.
+    ///
+    /// Fence containers (arrays, chains) must be added as their individual fences.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the fence list cannot grow; the object is then unchanged.
+    pub fn add_fence(&mut self, fence: &Fence, usage: Usage) -> Result {
+        self.reserve_fences(1)?;
+        // SAFETY: The object is locked by the current task (type invariant) and has room for one
+        // more fence; `fence` is valid, and the object takes its own reference to it.
+        unsafe { bindings::dma_resv_add_fence(self.resv.as_raw(), fence.as_raw(), usage.as_raw()) };
+        Ok(())
+    }
+
+    /// Iterates over the fences of `usage` and every lower usage, with their usage.
+    pub fn fences(&self, usage: Usage) -> Fences<'_> {
+        let mut cursor = bindings::dma_resv_iter::default();
+        // SAFETY: `cursor` is valid for writes and the object is initialised.
+        unsafe { bindings::dma_resv_iter_begin(&mut cursor, self.resv.as_raw(), usage.as_raw()) };
+        Fences {
+            cursor,
+            started: false,
+            _guard: core::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for ResvGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The current task holds the lock (type invariant) and releases it only here.
+        unsafe { bindings::dma_resv_unlock(self.resv.as_raw()) };
+    }
+}
+
+/// An iterator over the fences of a locked reservation object.
+///
+/// It borrows the guard, so the fence list cannot change (or be unlocked) while it runs.
+pub struct Fences<'g> {
+    cursor: bindings::dma_resv_iter,
+    started: bool,
+    _guard: core::marker::PhantomData<&'g ResvGuard<'g>>,
+}
+
+impl<'g> Iterator for Fences<'g> {
+    type Item = (&'g Fence, Usage);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // SAFETY: `cursor` was set up by `dma_resv_iter_begin()` for an object whose lock is held
+        // for `'g` (the borrowed guard), as the locked iterator requires.
+        let fence = unsafe {
+            if self.started {
+                bindings::dma_resv_iter_next(&mut self.cursor)
+            } else {
+                self.started = true;
+                bindings::dma_resv_iter_first(&mut self.cursor)
+            }
+        };
+        let fence = NonNull::new(fence)?;
+        let usage = match self.cursor.fence_usage {
+            bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL => Usage::Kernel,
+            bindings::dma_resv_usage_DMA_RESV_USAGE_WRITE => Usage::Write,
+            bindings::dma_resv_usage_DMA_RESV_USAGE_READ => Usage::Read,
+            _ => Usage::Bookkeep,
+        };
+        // SAFETY: The object holds a reference to the fence while it is in the list, which
+        // cannot change while the lock is held for `'g`.
+        Some((unsafe { Fence::from_raw(fence.as_ptr()) }, usage))
+    }
+}
