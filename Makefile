@@ -5,12 +5,13 @@
 #   make test                  build both cores, boot each, run every suite, print results
 #   make kernel CORE=rust|c    build one kernel
 #   make builddir CORE=rust|c  print its build directory (for out-of-tree modules)
+#   make compile-fail CORE=..  check that the misuses in tests/compile-fail do not build
 #   make check                 rustfmt, clippy and checkpatch on the overlay
 #   make clean / distclean     remove build trees and results / also the build root
 
 CORE ?= rust
 export CORE
 
-.PHONY: run test kernel builddir check clean distclean root tree collect
-run test kernel builddir check clean distclean root tree collect:
+.PHONY: run test kernel builddir compile-fail check clean distclean root tree collect
+run test kernel builddir compile-fail check clean distclean root tree collect:
 	@bash harness/main.sh $@

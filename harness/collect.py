@@ -49,15 +49,20 @@ def kunit(console):
     return rows
 
 
-def kselftest(path, suite):
+def tap_file(path, suite):
+    """One row per top-level result of a TAP file; a file without any is a failed run."""
     rows = []
     for line in path.read_text(errors="replace").splitlines():
         m = TAP_RESULT.match(line)
         if m:
-            rows.append(("kselftest:" + suite, m.group(2).strip(), tap_result(m.group(1), m.group(3))))
+            rows.append((suite, m.group(2).strip(), tap_result(m.group(1), m.group(3))))
     if not rows:
-        rows.append(("kselftest:" + suite, "ran", "fail"))
+        rows.append((suite, "ran", "fail"))
     return rows
+
+
+def kselftest(path, suite):
+    return tap_file(path, "kselftest:" + suite)
 
 
 def igt(path):
@@ -80,6 +85,12 @@ def collect(out, cores):
     for core in cores:
         res = out / "results" / core
         log = out / f"console-{core}-test.log"
+        compile_fail = res / "compile-fail.tap"
+        if compile_fail.exists():
+            rows += [(core, *r) for r in tap_file(compile_fail, "build:compile-fail")]
+        else:
+            rows.append((core, "build:compile-fail", "ran", "fail"))
+            problems.append(f"{core}: the compile-fail checks did not run")
         if not log.exists():
             problems.append(f"{core}: no console log {log}")
             rows.append((core, "kernel", "booted", "fail"))

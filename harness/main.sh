@@ -42,10 +42,13 @@ run)
 test)
 	stage "make test: both cores, every suite"
 	prepare
-	"$H/build.sh" c || exit 1
-	"$H/build.sh" rust || exit 1
-	"$H/userspace.sh" c || exit 1
 	rm -rf "$OUT/results"
+	# The compile-fail checks build against the tree as configured for each core in turn.
+	"$H/build.sh" c || exit 1
+	"$H/compile_fail.sh" c || exit 1
+	"$H/build.sh" rust || exit 1
+	"$H/compile_fail.sh" rust || exit 1
+	"$H/userspace.sh" c || exit 1
 	# The two boots run side by side: each guest spends most of its time on one vCPU
 	# (KUnit runs its suites one after the other), so together they fill the two cores.
 	"$H/boot.sh" c test & c_boot=$!
@@ -56,6 +59,12 @@ test)
 	[ "$booted" = 0 ] || die "a test boot failed (see above)"
 	stage "results"
 	in_root python3 "$H/collect.py" "$OUT" c rust
+	;;
+compile-fail)
+	check_core "$CORE"
+	prepare
+	"$H/build.sh" "$CORE" || exit 1
+	"$H/compile_fail.sh" "$CORE" || exit 1
 	;;
 collect)
 	in_root python3 "$H/collect.py" "$OUT" c rust

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+// expect: E0277
+//
+// A reservation guard cannot be sent to another thread: the task that locked must unlock.
+
+use kernel::dma_resv::Resv;
+use kernel::workqueue;
+
+fn check() -> Result {
+    let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+    let guard = resv.lock();
+    workqueue::system().try_spawn(GFP_KERNEL, move || drop(guard))?;
+    Ok(())
+}

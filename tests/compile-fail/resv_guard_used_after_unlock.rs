@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+// expect: E0382
+//
+// A reservation guard cannot change the fences after it was dropped (unlocked).
+
+use kernel::dma_resv::Resv;
+
+fn check() -> Result {
+    let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+    let mut guard = resv.lock();
+    drop(guard);
+    guard.reserve_fences(1)?;
+    Ok(())
+}
