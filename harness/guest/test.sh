@@ -19,6 +19,11 @@ kselftest() {
 	(cd "$(dirname "$1")" && timeout -k 5 600 "$@") >"$R/kselftest-$suite.tap" 2>&1
 	echo "# exit status $?" >>"$R/kselftest-$suite.tap"
 }
+# Our own suite, tools/testing/selftests/dmabuf: one TAP file per program.
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+for t in fileops sync name fences mmap prime races badinput; do
+	kselftest "dmabuf-$t" "$KST/dmabuf/$t"
+done
 kselftest dmabuf-heaps "$KST/dmabuf-heaps/dmabuf-heap"
 kselftest udmabuf "$KST/drivers/dma-buf/udmabuf"
 
