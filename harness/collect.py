@@ -117,10 +117,35 @@ def collect(out, cores):
     return rows, problems
 
 
+def differences(rows, cores):
+    """Tests whose result is not the same on every core (or that ran on only some of them).
+
+    The cores must behave alike, so each difference is a failed row of the suite `differential`,
+    under the pseudo-core `diff`, named after the suite and test that differ.
+    """
+    results = defaultdict(dict)
+    for core, suite, test, result in rows:
+        results[(suite, test)][core] = result
+    diff_rows, problems = [], []
+    for (suite, test), by_core in sorted(results.items()):
+        seen = [by_core.get(c, "missing") for c in cores]
+        if len(set(seen)) > 1:
+            diff_rows.append(("diff", "differential", f"{suite} {test}", "fail"))
+            problems.append(
+                f"differs between cores: {suite} {test}: "
+                + ", ".join(f"{c} {r}" for c, r in zip(cores, seen))
+            )
+    return diff_rows, problems
+
+
 def main():
     out = Path(sys.argv[1])
     cores = sys.argv[2:] or ["c", "rust"]
     rows, problems = collect(out, cores)
+    if len(cores) > 1:
+        diff_rows, diff_problems = differences(rows, cores)
+        rows += diff_rows
+        problems += diff_problems
     summary = out / "results" / "summary.tsv"
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text("".join("\t".join(r) + "\n" for r in rows))
