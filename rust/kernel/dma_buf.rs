@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DMA-BUF: buffers shared between drivers.
+//!
+//! An exporter ([`Exporter`], [`export`]) makes a buffer that importers ([`Attachment`]) map
+//! for their devices. Every buffer has a reservation object ([`Resv`]) whose lock serialises
+//! mappings and fence updates, and the dma-buf locking convention says, per function, whether
+//! the caller must hold that lock. Here the types say it:
+//!
+//! | operation | lock | how the types enforce it |
+//! | --- | --- | --- |
+//! | [`Attachment::new`], [`Attachment::new_dynamic`], detach (drop) | must not hold | methods of an unlocked [`Attachment`]; [`Attachment::lock`] borrows it mutably |
+//! | pin, unpin | must hold | methods of [`LockedAttachment`], only for dynamic importers |
+//! | map, unmap (drop of [`Mapping`]) | must hold | [`LockedAttachment::map`]; the [`Mapping`] borrows the locked attachment |
+//! | vmap, vunmap (drop of [`VMap`]) | must hold | [`LockedAttachment::vmap`] |
+//! | `*_unlocked` map and vmap | must not hold | [`Attachment::map_unlocked`], [`DmaBuf::vmap_unlocked`] |
+//! | begin/end CPU access | must not hold | [`DmaBuf::begin_cpu_access`], ended by [`CpuAccess`] |
+//! | fd, get, put | must not hold | [`DmaBuf::into_fd`], [`DmaBuf::from_fd`], [`ARef`] drop |
+//! | invalidate_mappings (exporter) | must hold | [`DmaBuf::invalidate_mappings`] takes the guard, checked to be this buffer's |
+//! | exporter pin/unpin/map/unmap/vmap/vunmap callbacks | held by the core | receive a `&ResvGuard` |
+//! | exporter attach/detach/CPU access callbacks, release | not held | receive no guard |
+//!
+//! The one gap the types leave is a second handle to the same buffer: an [`ARef<DmaBuf>`]
+//! cloned before [`Attachment::lock`] can still reach the unlocked operations. The C core then
+//! deadlocks in `dma_resv_lock()`, which lockdep reports.
+//!
+//! Documentation/driver-api/dma-buf-rust.rst has the same table with the C names.
+//!
+//! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
+
+use crate::{
+    bindings,
+    dma::DataDirection,
+    dma_resv::{Resv, ResvGuard},
+    error::{from_err_ptr, to_result},
+    prelude::*,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+
+mod attachment;
+mod exporter;
+mod sg_table;
+mod vmap;
+
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests;
+
+pub use attachment::{
+    Attachment, Dynamic, ForLock, Importer, Kind, LockedAttachment, Mapping, Static,
+    UnlockedMapping,
+};
+pub use exporter::{export, ExportedAttachment, Exporter};
+pub use sg_table::SgTable;
+pub use vmap::{VMap, VMapUnlocked, Vaddr};
+
+/// A DMA-BUF (`struct dma_buf`), reference counted through its file.
+///
+/// # Invariants
+///
+/// `self.0` is an exported `struct dma_buf`; a `&DmaBuf` is backed by a reference to its file
+/// held for the borrow's lifetime.
+#[repr(transparent)]
+pub struct DmaBuf(Opaque<bindings::dma_buf>);
+
+// SAFETY: A dma-buf is designed to be shared between drivers and tasks; its state is protected
+// by its reservation lock and its own locks.
+unsafe impl Send for DmaBuf {}
+
+// SAFETY: See `Send`.
+unsafe impl Sync for DmaBuf {}
+
+// SAFETY: `get_dma_buf()` takes a reference to the buffer's file and `dma_buf_put()` drops one;
+// the buffer is released when the file's last reference goes.
+unsafe impl AlwaysRefCounted for DmaBuf {
+    fn inc_ref(&self) {
+        // SAFETY: The buffer is exported and referenced (type invariant).
+        unsafe { bindings::get_dma_buf(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up one reference to an exported buffer.
+        unsafe { bindings::dma_buf_put(obj.cast().as_ptr()) };
+    }
+}
+
+impl DmaBuf {
+    /// Borrows a buffer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to an exported `struct dma_buf` whose file stays referenced for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::dma_buf) -> &'a DmaBuf {
+        // SAFETY: `DmaBuf` is a transparent wrapper of `struct dma_buf`, valid for `'a` by the
+        // caller's guarantee.
+        unsafe { &*ptr.cast::<DmaBuf>() }
+    }
+
+    /// Takes a reference to the buffer behind the file descriptor `fd` (`dma_buf_get()`).
+    ///
+    /// # Errors
+    ///
+    /// `EBADF` if `fd` is not an open file, `EINVAL` if it is not a dma-buf.
+    pub fn from_fd(fd: i32) -> Result<ARef<DmaBuf>> {
+        // SAFETY: `dma_buf_get()` accepts any integer and returns a referenced buffer or an
+        // error pointer.
+        let ptr = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
+        let ptr = NonNull::new(ptr).ok_or(EINVAL)?;
+        // SAFETY: `dma_buf_get()` returned a new reference, which the `ARef` takes over.
+        Ok(unsafe { ARef::from_raw(ptr.cast()) })
+    }
+
+    /// Returns the raw `struct dma_buf`.
+    pub fn as_raw(&self) -> *mut bindings::dma_buf {
+        self.0.get()
+    }
+
+    /// Returns the size of the buffer in bytes.
+    pub fn size(&self) -> usize {
+        // SAFETY: The buffer is exported (type invariant) and its size never changes.
+        unsafe { (*self.as_raw()).size }
+    }
+
+    /// Returns whether the exporter can pin, i.e. serves dynamic importers without pinning on
+    /// map (`dma_buf_is_dynamic()`).
+    pub fn is_dynamic(&self) -> bool {
+        // SAFETY: The buffer is exported (type invariant); its ops never change.
+        unsafe { (*(*self.as_raw()).ops).pin.is_some() }
+    }
+
+    /// Returns the buffer's reservation object.
+    ///
+    /// Importers lock it through [`Attachment::lock`], which keeps the unlocked operations out
+    /// of reach; this is for exporters and for waiting on or testing the buffer's fences.
+    pub fn resv(&self) -> &Resv {
+        // SAFETY: An exported buffer always has a reservation object, which lives as long as
+        // the buffer, so at least as long as `self` is borrowed.
+        unsafe { Resv::from_raw((*self.as_raw()).resv) }
+    }
+
+    /// Tells every dynamic importer that its mappings are invalid
+    /// (`dma_buf_invalidate_mappings()`); for exporters moving the buffer.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if `held` is not the guard of this buffer's reservation object.
+    pub fn invalidate_mappings(&self, held: &ResvGuard<'_>) -> Result {
+        if !core::ptr::eq(held.resv(), self.resv()) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The buffer is exported and its reservation lock is held (`held`).
+        unsafe { bindings::dma_buf_invalidate_mappings(self.as_raw()) };
+        Ok(())
+    }
+
+    /// Installs the buffer in a new file descriptor of the current task (`dma_buf_fd()`); the
+    /// descriptor takes over this reference.
+    ///
+    /// `flags` are file descriptor flags, such as `O_CLOEXEC`.
+    ///
+    /// # Errors
+    ///
+    /// `EMFILE` if the task has no free descriptor; the reference is then dropped.
+    pub fn into_fd(this: ARef<DmaBuf>, flags: u32) -> Result<i32> {
+        let flags = i32::try_from(flags).map_err(|_| EINVAL)?;
+        let raw = ARef::into_raw(this);
+        // SAFETY: `raw` is a referenced buffer; on success the new descriptor owns the reference.
+        let fd = unsafe { bindings::dma_buf_fd(raw.as_ptr().cast(), flags) };
+        if fd < 0 {
+            // SAFETY: On failure the reference is still ours; give it back to an `ARef` to drop.
+            drop(unsafe { ARef::from_raw(raw) });
+            return Err(Error::from_errno(fd));
+        }
+        Ok(fd)
+    }
+
+    /// Prepares the buffer for access by the CPU in `dir` (`dma_buf_begin_cpu_access()`).
+    ///
+    /// The access ends when the returned [`CpuAccess`] is dropped or ended.
+    ///
+    /// # Errors
+    ///
+    /// The exporter's error, for example `ERESTARTSYS` when waiting for the device was
+    /// interrupted.
+    pub fn begin_cpu_access(&self, dir: DataDirection) -> Result<CpuAccess<'_>> {
+        // SAFETY: The buffer is exported and referenced (type invariant).
+        to_result(unsafe { bindings::dma_buf_begin_cpu_access(self.as_raw(), dir.into()) })?;
+        Ok(CpuAccess {
+            buf: self,
+            dir,
+            _not_send: PhantomData,
+        })
+    }
+}
+
+/// CPU access to a buffer between `begin_cpu_access` and `end_cpu_access`.
+///
+/// Dropping it ends the access and ignores the exporter's error; [`CpuAccess::end`] returns it.
+#[must_use = "the CPU access ends immediately when unused"]
+pub struct CpuAccess<'a> {
+    buf: &'a DmaBuf,
+    dir: DataDirection,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl CpuAccess<'_> {
+    /// Ends the access (`dma_buf_end_cpu_access()`).
+    ///
+    /// # Errors
+    ///
+    /// The exporter's error.
+    pub fn end(self) -> Result {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.end_raw()
+    }
+
+    fn end_raw(&self) -> Result {
+        // SAFETY: The buffer is referenced for `'a` and the access was begun in `dir`.
+        to_result(unsafe { bindings::dma_buf_end_cpu_access(self.buf.as_raw(), self.dir.into()) })
+    }
+}
+
+impl Drop for CpuAccess<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.end_raw() {
+            pr_warn!("dma-buf: end_cpu_access failed: {:?}\n", e);
+        }
+    }
+}

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The exporter side: the buffer's operations and `dma_buf_export()`.
+//!
+//! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
+
+use super::{DmaBuf, SgTable};
+use crate::{
+    bindings,
+    device::Device,
+    dma::DataDirection,
+    dma_resv::{Resv, ResvGuard},
+    error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR},
+    prelude::*,
+    sync::{aref::ARef, ww_mutex::Lockable},
+};
+use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+
+/// An attachment as its exporter sees it, in the exporter's callbacks.
+///
+/// # Invariants
+///
+/// `raw` is a valid attachment of a buffer exported by this exporter, for `'a`.
+pub struct ExportedAttachment<'a> {
+    raw: NonNull<bindings::dma_buf_attachment>,
+    _p: PhantomData<&'a bindings::dma_buf_attachment>,
+}
+
+impl ExportedAttachment<'_> {
+    /// # Safety
+    ///
+    /// `raw` is a valid attachment for the returned object's lifetime.
+    unsafe fn new<'a>(raw: *mut bindings::dma_buf_attachment) -> Option<ExportedAttachment<'a>> {
+        // INVARIANT: The caller guarantees validity.
+        Some(ExportedAttachment {
+            raw: NonNull::new(raw)?,
+            _p: PhantomData,
+        })
+    }
+
+    /// Returns the importing device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: The attachment is valid (type invariant) and holds a reference to its device
+        // for as long as it is attached.
+        unsafe { Device::from_raw((*self.raw.as_ptr()).dev) }
+    }
+
+    /// Returns whether the importer is dynamic (it can be told of invalidations).
+    pub fn is_dynamic(&self) -> bool {
+        // SAFETY: The attachment is valid (type invariant).
+        unsafe { !(*self.raw.as_ptr()).importer_ops.is_null() }
+    }
+
+    /// Returns whether peer-to-peer DMA was agreed for this attachment.
+    pub fn peer2peer(&self) -> bool {
+        // SAFETY: The attachment is valid (type invariant).
+        unsafe { (*self.raw.as_ptr()).peer2peer }
+    }
+}
+
+/// The operations of an exported buffer (`struct dma_buf_ops`).
+///
+/// The value implementing this trait is the buffer's private data: [`export`] moves it into
+/// the buffer, and it is dropped when the buffer is released. The callbacks that the core calls
+/// with the reservation lock held receive a `&ResvGuard` proving it; the others run unlocked.
+/// `map_dma_buf` and `unmap_dma_buf` are required; `pin` and `unpin` go together, and make the
+/// exporter dynamic (it then serves dynamic importers without pinning on map).
+#[vtable]
+pub trait Exporter: Send + Sync + Sized {
+    /// Returns the reservation object the buffer shares with the exporter's own object, if
+    /// any; without one the buffer gets its own.
+    ///
+    /// It must be a field of `self`, so that it lives, pinned, as long as the buffer.
+    fn resv(&self) -> Option<&Resv> {
+        None
+    }
+
+    /// A device attaches (unlocked).
+    fn attach(&self, _attach: &ExportedAttachment<'_>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A device detaches (unlocked).
+    fn detach(&self, _attach: &ExportedAttachment<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Pins the buffer in place for `attach` (locked).
+    fn pin(&self, _attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Releases a pin of `attach` (locked).
+    fn unpin(&self, _attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Maps the buffer for the attached device (locked).
+    fn map_dma_buf(
+        &self,
+        attach: &ExportedAttachment<'_>,
+        dir: DataDirection,
+        held: &ResvGuard<'_>,
+    ) -> Result<KBox<SgTable>>;
+
+    /// Unmaps a table returned by [`Exporter::map_dma_buf`] (locked). Dropping it is enough
+    /// for tables mapped with [`SgTable::dma_map`].
+    fn unmap_dma_buf(
+        &self,
+        _attach: &ExportedAttachment<'_>,
+        table: KBox<SgTable>,
+        _dir: DataDirection,
+        _held: &ResvGuard<'_>,
+    ) {
+        drop(table);
+    }
+
+    /// Prepares the buffer for CPU access in `dir` (unlocked).
+    fn begin_cpu_access(&self, _dir: DataDirection) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Ends CPU access in `dir` (unlocked).
+    fn end_cpu_access(&self, _dir: DataDirection) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Maps the whole buffer into the kernel's address space and returns the address of its
+    /// first byte (locked). The mapping must stay valid until `vunmap`.
+    fn vmap(&self, _held: &ResvGuard<'_>) -> Result<NonNull<u8>> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Releases a mapping returned by [`Exporter::vmap`] (locked).
+    fn vunmap(&self, _vaddr: NonNull<u8>, _held: &ResvGuard<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+fn direction(raw: bindings::dma_data_direction) -> Result<DataDirection> {
+    [
+        DataDirection::Bidirectional,
+        DataDirection::ToDevice,
+        DataDirection::FromDevice,
+        DataDirection::None,
+    ]
+    .into_iter()
+    .find(|d| bindings::dma_data_direction::from(*d) == raw)
+    .ok_or(EINVAL)
+}
+
+/// The callbacks and operations table of exporter `E`.
+struct Ops<E: Exporter>(PhantomData<E>);
+
+impl<E: Exporter> Ops<E> {
+    const OPS: bindings::dma_buf_ops = {
+        assert!(
+            E::HAS_PIN == E::HAS_UNPIN,
+            "an exporter implements both pin and unpin, or neither"
+        );
+        assert!(
+            E::HAS_VMAP == E::HAS_VUNMAP,
+            "an exporter implements both vmap and vunmap, or neither"
+        );
+        bindings::dma_buf_ops {
+            attach: if E::HAS_ATTACH {
+                Some(Self::attach)
+            } else {
+                None
+            },
+            detach: if E::HAS_DETACH {
+                Some(Self::detach)
+            } else {
+                None
+            },
+            pin: if E::HAS_PIN { Some(Self::pin) } else { None },
+            unpin: if E::HAS_UNPIN {
+                Some(Self::unpin)
+            } else {
+                None
+            },
+            map_dma_buf: Some(Self::map_dma_buf),
+            unmap_dma_buf: Some(Self::unmap_dma_buf),
+            release: Some(Self::release),
+            begin_cpu_access: if E::HAS_BEGIN_CPU_ACCESS {
+                Some(Self::begin_cpu_access)
+            } else {
+                None
+            },
+            end_cpu_access: if E::HAS_END_CPU_ACCESS {
+                Some(Self::end_cpu_access)
+            } else {
+                None
+            },
+            mmap: None,
+            vmap: if E::HAS_VMAP { Some(Self::vmap) } else { None },
+            vunmap: if E::HAS_VUNMAP {
+                Some(Self::vunmap)
+            } else {
+                None
+            },
+        }
+    };
+
+    /// # Safety
+    ///
+    /// `buf` is a live buffer exported by [`export`] for `E`.
+    unsafe fn exporter<'a>(buf: *mut bindings::dma_buf) -> &'a E {
+        // SAFETY: `priv` is the boxed `E` that `export` set, freed only by `release`.
+        unsafe { &*(*buf).priv_.cast::<E>() }
+    }
+
+    /// # Safety
+    ///
+    /// `attach` is a live attachment of a buffer exported by [`export`] for `E`.
+    unsafe fn parts<'a>(
+        attach: *mut bindings::dma_buf_attachment,
+    ) -> Option<(&'a E, ExportedAttachment<'a>)> {
+        // SAFETY: The caller guarantees that `attach` and its buffer are live.
+        unsafe {
+            Some((
+                Self::exporter((*attach).dmabuf),
+                ExportedAttachment::new(attach)?,
+            ))
+        }
+    }
+
+    /// Runs `f` with the proof that the caller holds the lock of `attach`'s buffer.
+    ///
+    /// # Safety
+    ///
+    /// `attach` is a live attachment whose buffer's reservation lock the caller holds.
+    unsafe fn with_held<R>(
+        attach: *mut bindings::dma_buf_attachment,
+        f: impl FnOnce(&ResvGuard<'_>) -> R,
+    ) -> R {
+        // SAFETY: The attachment's buffer is live.
+        let buf = unsafe { DmaBuf::from_raw((*attach).dmabuf) };
+        let resv: &Resv = buf.resv();
+        // SAFETY: The caller holds the lock; the guard is never dropped, so it stays theirs.
+        let held = ManuallyDrop::new(unsafe { resv.assume_locked() });
+        f(&held)
+    }
+
+    /// # Safety
+    ///
+    /// `attach` is a live attachment of a buffer exported for `E`, and the reservation lock is
+    /// not held (the core's contract for `attach`).
+    unsafe extern "C" fn attach(
+        _buf: *mut bindings::dma_buf,
+        attach: *mut bindings::dma_buf_attachment,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a live attachment of a buffer exported for `E`.
+            let (e, a) = unsafe { Self::parts(attach) }.ok_or(EINVAL)?;
+            e.attach(&a)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `attach` is a live attachment of a buffer exported for `E`, and the reservation lock is
+    /// not held.
+    unsafe extern "C" fn detach(
+        _buf: *mut bindings::dma_buf,
+        attach: *mut bindings::dma_buf_attachment,
+    ) {
+        // SAFETY: The core passes a live attachment of a buffer exported for `E`.
+        if let Some((e, a)) = unsafe { Self::parts(attach) } {
+            e.detach(&a);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `attach` is a live attachment of a buffer exported for `E`, whose reservation lock the
+    /// caller holds.
+    unsafe extern "C" fn pin(attach: *mut bindings::dma_buf_attachment) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a live attachment of a buffer exported for `E`.
+            let (e, a) = unsafe { Self::parts(attach) }.ok_or(EINVAL)?;
+            // SAFETY: The core calls `pin` with the reservation lock held.
+            unsafe { Self::with_held(attach, |held| e.pin(&a, held)) }?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `attach` is a live, pinned attachment of a buffer exported for `E`, whose reservation
+    /// lock the caller holds.
+    unsafe extern "C" fn unpin(attach: *mut bindings::dma_buf_attachment) {
+        // SAFETY: The core passes a live attachment of a buffer exported for `E`.
+        if let Some((e, a)) = unsafe { Self::parts(attach) } {
+            // SAFETY: The core calls `unpin` with the reservation lock held.
+            unsafe { Self::with_held(attach, |held| e.unpin(&a, held)) };
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `attach` is a live attachment of a buffer exported for `E`, whose reservation lock the
+    /// caller holds.
+    unsafe extern "C" fn map_dma_buf(
+        attach: *mut bindings::dma_buf_attachment,
+        dir: bindings::dma_data_direction,
+    ) -> *mut bindings::sg_table {
+        let result = (|| {
+            // SAFETY: The core passes a live attachment of a buffer exported for `E`.
+            let (e, a) = unsafe { Self::parts(attach) }.ok_or(EINVAL)?;
+            let dir = direction(dir)?;
+            // SAFETY: The core calls `map_dma_buf` with the reservation lock held.
+            let table = unsafe { Self::with_held(attach, |held| e.map_dma_buf(&a, dir, held)) }?;
+            Ok::<_, Error>(SgTable::into_raw(table))
+        })();
+        match result {
+            Ok(table) => table,
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `attach` is a live attachment of a buffer exported for `E`, whose reservation lock the
+    /// caller holds, and `table` was returned by `map_dma_buf` for it.
+    unsafe extern "C" fn unmap_dma_buf(
+        attach: *mut bindings::dma_buf_attachment,
+        table: *mut bindings::sg_table,
+        dir: bindings::dma_data_direction,
+    ) {
+        // SAFETY: The core hands back a table that `map_dma_buf` returned, and no longer uses it.
+        let table = unsafe { SgTable::from_raw(table) };
+        // SAFETY: The core passes a live attachment of a buffer exported for `E`.
+        let Some((e, a)) = (unsafe { Self::parts(attach) }) else {
+            return;
+        };
+        let dir = direction(dir).unwrap_or(DataDirection::Bidirectional);
+        // SAFETY: The core calls `unmap_dma_buf` with the reservation lock held.
+        unsafe { Self::with_held(attach, |held| e.unmap_dma_buf(&a, table, dir, held)) };
+    }
+
+    /// # Safety
+    ///
+    /// `buf` was exported for `E` and has no user left; it is released once.
+    unsafe extern "C" fn release(buf: *mut bindings::dma_buf) {
+        // SAFETY: `priv` is the boxed `E` that `export` set; the core releases a buffer once,
+        // after its last user, so nothing else uses it.
+        drop(unsafe { KBox::from_raw((*buf).priv_.cast::<E>()) });
+    }
+
+    /// # Safety
+    ///
+    /// `buf` is a live buffer exported for `E`; the reservation lock is not held.
+    unsafe extern "C" fn begin_cpu_access(
+        buf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a live buffer exported for `E`.
+            unsafe { Self::exporter(buf) }.begin_cpu_access(direction(dir)?)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `buf` is a live buffer exported for `E`; the reservation lock is not held.
+    unsafe extern "C" fn end_cpu_access(
+        buf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a live buffer exported for `E`.
+            unsafe { Self::exporter(buf) }.end_cpu_access(direction(dir)?)?;
+            Ok(0)
+        })
+    }
+
+    /// Runs `f` with the proof that the caller holds the lock of `buf`.
+    ///
+    /// # Safety
+    ///
+    /// `buf` is live and the caller holds its reservation lock.
+    unsafe fn with_buf_held<R>(
+        buf: *mut bindings::dma_buf,
+        f: impl FnOnce(&ResvGuard<'_>) -> R,
+    ) -> R {
+        // SAFETY: The buffer is live.
+        let resv: &Resv = unsafe { DmaBuf::from_raw(buf) }.resv();
+        // SAFETY: The caller holds the lock; the guard is never dropped, so it stays theirs.
+        let held = ManuallyDrop::new(unsafe { resv.assume_locked() });
+        f(&held)
+    }
+
+    /// # Safety
+    ///
+    /// `buf` is a live buffer exported for `E` whose reservation lock the caller holds, and `map`
+    /// is valid for writes.
+    unsafe extern "C" fn vmap(buf: *mut bindings::dma_buf, map: *mut bindings::iosys_map) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a live buffer exported for `E`.
+            let e = unsafe { Self::exporter(buf) };
+            // SAFETY: The core calls `vmap` with the reservation lock held.
+            let vaddr = unsafe { Self::with_buf_held(buf, |held| e.vmap(held)) }?;
+            // SAFETY: `map` is valid for writes; the mapping is system memory.
+            unsafe {
+                (*map).__bindgen_anon_1.vaddr = vaddr.as_ptr().cast();
+                (*map).is_iomem = false;
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `buf` is a live buffer exported for `E` whose reservation lock the caller holds, and `map`
+    /// was filled in by `vmap`.
+    unsafe extern "C" fn vunmap(buf: *mut bindings::dma_buf, map: *mut bindings::iosys_map) {
+        // SAFETY: The core passes a live buffer exported for `E` and the map `vmap` filled in.
+        let (e, vaddr) = unsafe { (Self::exporter(buf), (*map).__bindgen_anon_1.vaddr) };
+        if let Some(vaddr) = NonNull::new(vaddr.cast::<u8>()) {
+            // SAFETY: The core calls `vunmap` with the reservation lock held.
+            unsafe { Self::with_buf_held(buf, |held| e.vunmap(vaddr, held)) };
+        }
+    }
+}
+
+/// Exports the exporter that `exporter` initialises as a new buffer of `size` bytes
+/// (`dma_buf_export()`).
+///
+/// The buffer uses the reservation object [`Exporter::resv`] returns, or gets its own; `name` is
+/// the exporter's name shown in debugfs and fdinfo, `flags` the flags of the buffer's file (such
+/// as `O_RDWR`), `module` the module that owns the operations. The exporter is pinned in memory
+/// and dropped when the buffer is released.
+///
+/// # Errors
+///
+/// `EINVAL` if `size` is zero or `flags` too large, `ENOMEM`, or the initialiser's error. On
+/// error the exporter is dropped, or never made if the error came before its initialiser ran.
+pub fn export<E: Exporter>(
+    module: &'static ThisModule,
+    name: &'static CStr,
+    exporter: impl PinInit<E, Error>,
+    size: usize,
+    flags: u32,
+) -> Result<ARef<DmaBuf>> {
+    if size == 0 {
+        return Err(EINVAL);
+    }
+    let flags = i32::try_from(flags).map_err(|_| EINVAL)?;
+    let data = KBox::pin_init(exporter, GFP_KERNEL)?;
+    let resv = data.resv().map_or(core::ptr::null_mut(), Resv::as_raw);
+    // SAFETY: The exporter stays pinned: the box is only turned back into a `KBox` to drop it.
+    let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
+    let info = bindings::dma_buf_export_info {
+        exp_name: name.as_char_ptr(),
+        owner: module.as_ptr(),
+        ops: &Ops::<E>::OPS,
+        size,
+        flags,
+        resv,
+        priv_: data.cast(),
+    };
+    // SAFETY: `info` is fully initialised: the operations table is static and complete as the
+    // core requires (map, unmap and release set; pin and unpin together), `priv` is the boxed
+    // exporter that `release` frees, and `resv` is null or a field of it, so it lives as long
+    // as the buffer.
+    match from_err_ptr(unsafe { bindings::dma_buf_export(&info) }) {
+        Ok(buf) => {
+            let buf = NonNull::new(buf).ok_or(ENOMEM)?;
+            // SAFETY: `dma_buf_export()` returned a buffer with one reference (its file), which
+            // the `ARef` takes over.
+            Ok(unsafe { ARef::from_raw(buf.cast()) })
+        }
+        Err(e) => {
+            // SAFETY: The export failed, so the core did not keep `data`.
+            drop(unsafe { KBox::from_raw(data) });
+            Err(e)
+        }
+    }
+}

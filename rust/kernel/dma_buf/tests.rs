@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of `kernel::dma_buf`: a Rust exporter of system memory and Rust importers.
+//!
+//! They go through the C ABI of `include/linux/dma-buf.h`, so they test whichever core the
+//! kernel was built with.
+
+use macros::kunit_tests;
+
+#[kunit_tests(rust_dma_buf)]
+mod cases {
+    use crate::{
+        bindings,
+        device::Device,
+        dma::DataDirection,
+        dma_buf::{
+            export, Attachment, DmaBuf, Dynamic, ExportedAttachment, Exporter, Importer, SgTable,
+        },
+        dma_resv::{Resv, ResvGuard},
+        faux,
+        page::{BorrowedPage, Page, PAGE_SIZE},
+        prelude::*,
+        sync::{
+            aref::ARef,
+            ww_mutex::{AcquireCtx, Class},
+            Arc,
+        },
+        ThisModule,
+    };
+    use core::{
+        ptr::NonNull,
+        sync::atomic::{AtomicU32, Ordering::Relaxed},
+    };
+
+    const PAGES: usize = 4;
+    const SIZE: usize = PAGES * PAGE_SIZE;
+
+    /// What the exporter saw, shared with the test.
+    #[derive(Default)]
+    struct Calls {
+        attach: AtomicU32,
+        attach_p2p: AtomicU32,
+        detach: AtomicU32,
+        pin: AtomicU32,
+        unpin: AtomicU32,
+        map: AtomicU32,
+        unmap: AtomicU32,
+        begin: AtomicU32,
+        end: AtomicU32,
+        vmap: AtomicU32,
+        vunmap: AtomicU32,
+        released: AtomicU32,
+    }
+
+    fn count(c: &AtomicU32) -> u32 {
+        c.load(Relaxed)
+    }
+
+    /// `SIZE` bytes of vmalloc memory, freed on drop.
+    struct Backing {
+        mem: *mut u8,
+        cap: usize,
+        pages: KVec<NonNull<bindings::page>>,
+    }
+
+    impl Backing {
+        fn new() -> Result<Self> {
+            let (mem, _, cap) = VVec::from_elem(0u8, SIZE, GFP_KERNEL)?.into_raw_parts();
+            let mut this = Self {
+                mem,
+                cap,
+                pages: KVec::new(),
+            };
+            for i in 0..PAGES {
+                let addr = mem.wrapping_add(i * PAGE_SIZE);
+                // SAFETY: `addr` is inside the vmalloc area just allocated.
+                let page = unsafe { bindings::vmalloc_to_page(addr.cast()) };
+                this.pages
+                    .push(NonNull::new(page).ok_or(ENOMEM)?, GFP_KERNEL)?;
+            }
+            Ok(this)
+        }
+    }
+
+    impl Drop for Backing {
+        fn drop(&mut self) {
+            // SAFETY: `mem` came from `into_raw_parts` of a vector of `SIZE` bytes of capacity
+            // `cap`.
+            drop(unsafe { VVec::from_raw_parts(self.mem, SIZE, self.cap) });
+        }
+    }
+
+    /// Exports `SIZE` bytes of vmalloc memory, with every operation implemented, and its own
+    /// reservation object if `own_resv`.
+    #[pin_data(PinnedDrop)]
+    struct TestExporter {
+        backing: Backing,
+        calls: Arc<Calls>,
+        own_resv: bool,
+        #[pin]
+        resv: Resv,
+    }
+
+    // SAFETY: The memory is owned by the exporter and only accessed through the buffer's
+    // operations, which the core serialises as the tests use them.
+    unsafe impl Send for TestExporter {}
+    // SAFETY: See `Send`.
+    unsafe impl Sync for TestExporter {}
+
+    impl TestExporter {
+        fn new(calls: Arc<Calls>, own_resv: bool) -> Result<impl PinInit<Self, Error>> {
+            let backing = Backing::new()?;
+            Ok(try_pin_init!(Self {
+                backing,
+                calls,
+                own_resv,
+                resv <- Resv::new(),
+            }? Error))
+        }
+
+        fn byte(&self, offset: usize) -> u8 {
+            // SAFETY: The tests read inside the buffer while no device writes it.
+            unsafe { self.backing.mem.add(offset).read_volatile() }
+        }
+    }
+
+    #[pinned_drop]
+    impl PinnedDrop for TestExporter {
+        fn drop(self: Pin<&mut Self>) {
+            self.calls.released.fetch_add(1, Relaxed);
+        }
+    }
+
+    #[vtable]
+    impl Exporter for TestExporter {
+        fn attach(&self, attach: &ExportedAttachment<'_>) -> Result {
+            self.calls.attach.fetch_add(1, Relaxed);
+            if attach.peer2peer() {
+                self.calls.attach_p2p.fetch_add(1, Relaxed);
+            }
+            Ok(())
+        }
+
+        fn detach(&self, _attach: &ExportedAttachment<'_>) {
+            self.calls.detach.fetch_add(1, Relaxed);
+        }
+
+        fn pin(&self, _attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Result {
+            held.resv().assert_held();
+            self.calls.pin.fetch_add(1, Relaxed);
+            Ok(())
+        }
+
+        fn unpin(&self, _attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
+            held.resv().assert_held();
+            self.calls.unpin.fetch_add(1, Relaxed);
+        }
+
+        fn map_dma_buf(
+            &self,
+            attach: &ExportedAttachment<'_>,
+            dir: DataDirection,
+            held: &ResvGuard<'_>,
+        ) -> Result<KBox<SgTable>> {
+            held.resv().assert_held();
+            let mut borrowed = KVec::with_capacity(PAGES, GFP_KERNEL)?;
+            for page in self.backing.pages.iter() {
+                // SAFETY: The page belongs to the exporter's memory, alive as long as `self`.
+                borrowed.push(unsafe { BorrowedPage::from_raw(*page) }, GFP_KERNEL)?;
+            }
+            let mut refs: KVec<&Page> = KVec::with_capacity(PAGES, GFP_KERNEL)?;
+            for page in borrowed.iter() {
+                refs.push(page, GFP_KERNEL)?;
+            }
+            let mut table = SgTable::from_pages(&refs, SIZE)?;
+            table.dma_map(attach.device(), dir)?;
+            self.calls.map.fetch_add(1, Relaxed);
+            Ok(table)
+        }
+
+        fn unmap_dma_buf(
+            &self,
+            _attach: &ExportedAttachment<'_>,
+            table: KBox<SgTable>,
+            _dir: DataDirection,
+            held: &ResvGuard<'_>,
+        ) {
+            held.resv().assert_held();
+            self.calls.unmap.fetch_add(1, Relaxed);
+            drop(table);
+        }
+
+        fn begin_cpu_access(&self, _dir: DataDirection) -> Result {
+            self.calls.begin.fetch_add(1, Relaxed);
+            Ok(())
+        }
+
+        fn end_cpu_access(&self, _dir: DataDirection) -> Result {
+            self.calls.end.fetch_add(1, Relaxed);
+            Ok(())
+        }
+
+        fn vmap(&self, held: &ResvGuard<'_>) -> Result<NonNull<u8>> {
+            held.resv().assert_held();
+            self.calls.vmap.fetch_add(1, Relaxed);
+            NonNull::new(self.backing.mem).ok_or(ENOMEM)
+        }
+
+        fn vunmap(&self, _vaddr: NonNull<u8>, held: &ResvGuard<'_>) {
+            held.resv().assert_held();
+            self.calls.vunmap.fetch_add(1, Relaxed);
+        }
+
+        fn resv(&self) -> Option<&Resv> {
+            self.own_resv.then_some(&self.resv)
+        }
+    }
+
+    /// A dynamic importer that counts invalidations.
+    struct TestImporter {
+        invalidations: Arc<AtomicU32>,
+    }
+
+    impl Importer for TestImporter {
+        fn invalidate_mappings(&self, held: &ResvGuard<'_>) {
+            held.resv().assert_held();
+            self.invalidations.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A dynamic importer that can do peer-to-peer DMA.
+    struct P2pImporter;
+
+    impl Importer for P2pImporter {
+        const ALLOW_PEER2PEER: bool = true;
+
+        fn invalidate_mappings(&self, _held: &ResvGuard<'_>) {}
+    }
+
+    /// A faux device able to DMA anywhere, as the importing device.
+    fn device() -> Result<faux::Registration> {
+        let reg = faux::Registration::new(c"rust-dma-buf-test", None)?;
+        let dev: &Device = reg.as_ref();
+        let raw = dev.as_raw();
+        // SAFETY: `raw` is a registered device that nothing else configures; pointing its DMA
+        // mask at its coherent mask is what `dma_coerce_mask_and_coherent()` does.
+        let ret = unsafe {
+            (*raw).dma_mask = &raw mut (*raw).coherent_dma_mask;
+            bindings::dma_set_mask_and_coherent(raw, u64::MAX)
+        };
+        crate::error::to_result(ret)?;
+        Ok(reg)
+    }
+
+    fn module() -> &'static ThisModule {
+        static THIS: ThisModule = {
+            // SAFETY: The kernel crate is built in: its module pointer is null.
+            unsafe { ThisModule::from_ptr(core::ptr::null_mut()) }
+        };
+        &THIS
+    }
+
+    fn new_buffer() -> Result<(ARef<DmaBuf>, Arc<Calls>)> {
+        new_buffer_with(false)
+    }
+
+    fn new_buffer_with(own_resv: bool) -> Result<(ARef<DmaBuf>, Arc<Calls>)> {
+        let calls = Arc::new(Calls::default(), GFP_KERNEL)?;
+        let exporter = TestExporter::new(calls.clone(), own_resv)?;
+        let buf = export(module(), c"rust-test", exporter, SIZE, bindings::O_RDWR)?;
+        Ok((buf, calls))
+    }
+
+    /// Drops the last reference to `buf` and waits for its release (the file's last `fput`
+    /// is deferred on kernel threads).
+    fn release(buf: ARef<DmaBuf>, calls: &Calls) {
+        drop(buf);
+        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
+        unsafe { bindings::flush_delayed_fput() };
+        assert_eq!(count(&calls.released), 1);
+    }
+
+    #[test]
+    fn static_attach_map_unmap_detach() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        assert_eq!(buf.size(), SIZE);
+        assert!(buf.is_dynamic());
+
+        let mut attach = Attachment::new(buf.clone(), reg.as_ref())?;
+        assert_eq!(count(&calls.attach), 1);
+        {
+            let locked = attach.lock();
+            let mapping = locked.map(DataDirection::Bidirectional)?;
+            let mut total = 0usize;
+            for entry in mapping.sg_table().iter() {
+                assert_ne!(entry.dma_address(), 0);
+                total += usize::try_from(entry.dma_len())?;
+            }
+            assert_eq!(total, SIZE);
+            // A static importer of a pinning exporter is pinned while mapped.
+            assert_eq!((count(&calls.map), count(&calls.pin)), (1, 1));
+            drop(mapping);
+            assert_eq!((count(&calls.unmap), count(&calls.unpin)), (1, 1));
+        }
+        // The unlocked variants take the lock themselves.
+        let mapping = attach.map_unlocked(DataDirection::ToDevice)?;
+        assert!(mapping.sg_table().iter().count() > 0);
+        drop(mapping);
+        assert_eq!((count(&calls.map), count(&calls.unmap)), (2, 2));
+
+        drop(attach);
+        assert_eq!(count(&calls.detach), 1);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn dynamic_attach_pin_and_invalidate() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+        let importer = TestImporter {
+            invalidations: invalidations.clone(),
+        };
+        let mut attach =
+            Attachment::<Dynamic<TestImporter>>::new_dynamic(buf.clone(), reg.as_ref(), importer)?;
+        {
+            let locked = attach.lock();
+            locked.pin()?;
+            assert_eq!((count(&calls.pin), locked.pins()), (1, 1));
+            let mapping = locked.map(DataDirection::FromDevice)?;
+            // A dynamic importer pins itself: mapping does not pin again.
+            assert_eq!(count(&calls.pin), 1);
+            drop(mapping);
+            locked.unpin()?;
+            assert_eq!(count(&calls.unpin), 1);
+            assert_eq!(locked.unpin(), Err(EINVAL));
+            assert_eq!(count(&calls.unpin), 1);
+
+            buf.invalidate_mappings(locked.guard())?;
+            assert_eq!(invalidations.load(Relaxed), 1);
+        }
+        assert_eq!(invalidations.load(Relaxed), 1);
+
+        // Two buffers locked together in one transaction; the guard of the other buffer's
+        // reservation object is refused.
+        let (other, other_calls) = new_buffer()?;
+        {
+            let handle = attach.for_lock();
+            let locked = AcquireCtx::new(Class::reservation())?
+                .lock_all(|tx| Ok((tx.lock(&handle)?, tx.lock(other.resv())?)))?;
+            let (mine, theirs) = &*locked;
+            assert_eq!(buf.invalidate_mappings(theirs), Err(EINVAL));
+            buf.invalidate_mappings(mine.guard())?;
+            assert_eq!(invalidations.load(Relaxed), 2);
+        }
+        release(other, &other_calls);
+
+        // A pin left behind is released when the attachment goes.
+        attach.lock().pin()?;
+        drop(attach);
+        assert_eq!((count(&calls.pin), count(&calls.unpin)), (2, 2));
+        assert_eq!(count(&calls.detach), 1);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn exporter_supplies_its_reservation_object() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer_with(true)?;
+        let exporter: &TestExporter = {
+            // SAFETY: `buf` was exported with a `TestExporter` as its private data.
+            unsafe { &*(*buf.as_raw()).priv_.cast::<TestExporter>() }
+        };
+        assert!(core::ptr::eq(buf.resv(), &exporter.resv));
+        let mut attach = Attachment::new(buf.clone(), reg.as_ref())?;
+        {
+            let locked = attach.lock();
+            assert!(exporter.resv.is_locked());
+            drop(locked.map(DataDirection::ToDevice)?);
+        }
+        assert!(!exporter.resv.is_locked());
+        drop(attach);
+        release(buf, &calls);
+
+        // Without one, the buffer gets its own.
+        let (buf, calls) = new_buffer()?;
+        // SAFETY: As above.
+        let exporter = unsafe { &*(*buf.as_raw()).priv_.cast::<TestExporter>() };
+        assert!(!core::ptr::eq(buf.resv(), &exporter.resv));
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn peer2peer_is_offered_by_the_importer() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let p2p = Attachment::new_dynamic(buf.clone(), reg.as_ref(), P2pImporter)?;
+        assert!(p2p.peer2peer());
+        let plain = Attachment::new(buf.clone(), reg.as_ref())?;
+        assert!(!plain.peer2peer());
+        assert_eq!((count(&calls.attach), count(&calls.attach_p2p)), (2, 1));
+        drop(p2p);
+        drop(plain);
+        assert_eq!(count(&calls.detach), 2);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn vmap_and_cpu_access() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let mut attach = Attachment::new(buf.clone(), reg.as_ref())?;
+        {
+            let locked = attach.lock();
+            let map = locked.vmap()?;
+            assert!(!map.is_iomem());
+            map.write(PAGE_SIZE - 2, &[1, 2, 3, 4])?;
+            let mut back = [0u8; 4];
+            map.read(PAGE_SIZE - 2, &mut back)?;
+            assert_eq!(back, [1, 2, 3, 4]);
+            assert_eq!(map.write(SIZE - 1, &[0, 0]), Err(EINVAL));
+            assert_eq!(map.read(usize::MAX, &mut back), Err(EOVERFLOW));
+            // A second vmap shares the first one: the exporter is asked once.
+            let again = locked.vmap()?;
+            assert_eq!(count(&calls.vmap), 1);
+            drop(again);
+            drop(map);
+            assert_eq!(count(&calls.vunmap), 1);
+        }
+        {
+            let exporter: &TestExporter = {
+                // SAFETY: `buf` was exported with a `TestExporter` as its private data.
+                unsafe { &*(*buf.as_raw()).priv_.cast::<TestExporter>() }
+            };
+            assert_eq!(exporter.byte(PAGE_SIZE + 1), 4);
+
+            let map = attach.buffer().vmap_unlocked()?;
+            let mut byte = [0u8];
+            map.read(PAGE_SIZE, &mut byte)?;
+            assert_eq!(byte, [3]);
+        }
+
+        let access = attach
+            .buffer()
+            .begin_cpu_access(DataDirection::FromDevice)?;
+        assert_eq!((count(&calls.begin), count(&calls.end)), (1, 0));
+        access.end()?;
+        assert_eq!(count(&calls.end), 1);
+        drop(attach.buffer().begin_cpu_access(DataDirection::ToDevice)?);
+        assert_eq!((count(&calls.begin), count(&calls.end)), (2, 2));
+
+        drop(attach);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn fd_round_trip() -> Result {
+        let (buf, calls) = new_buffer()?;
+        let fd = DmaBuf::into_fd(buf.clone(), bindings::O_CLOEXEC)?;
+        let again = DmaBuf::from_fd(fd)?;
+        assert!(core::ptr::eq(again.as_raw(), buf.as_raw()));
+        drop(again);
+        // SAFETY: `fd` is the descriptor made above, not used any more.
+        assert_eq!(unsafe { bindings::close_fd(u32::try_from(fd)?) }, 0);
+        assert_eq!(DmaBuf::from_fd(fd).err(), Some(EBADF));
+        assert_eq!(DmaBuf::from_fd(-1).err(), Some(EBADF));
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_export_is_refused() -> Result {
+        let calls = Arc::new(Calls::default(), GFP_KERNEL)?;
+        let exporter = TestExporter::new(calls.clone(), false)?;
+        let res = export(module(), c"rust-test", exporter, 0, bindings::O_RDWR);
+        assert_eq!(res.err(), Some(EINVAL));
+        // The size is checked first: the initialiser was dropped without making an exporter.
+        assert_eq!(count(&calls.released), 0);
+        Ok(())
+    }
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel mappings of a whole buffer (vmap).
+//!
+//! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
+
+use super::DmaBuf;
+use crate::{bindings, error::to_result, prelude::*};
+use core::{marker::PhantomData, ops::Deref};
+
+/// The kernel address of a vmapped buffer, with bounds-checked accessors; both [`VMap`] and
+/// [`VMapUnlocked`] dereference to it.
+pub struct Vaddr {
+    map: bindings::iosys_map,
+    size: usize,
+}
+
+impl Vaddr {
+    /// Returns whether the mapping is I/O memory (then `read` and `write` are refused).
+    pub fn is_iomem(&self) -> bool {
+        self.map.is_iomem
+    }
+
+    /// Checks that `[offset, offset + len)` is inside the buffer and in system memory, and
+    /// returns its address.
+    fn range(&self, offset: usize, len: usize) -> Result<*mut u8> {
+        if self.is_iomem() {
+            return Err(EOPNOTSUPP);
+        }
+        let end = offset.checked_add(len).ok_or(EOVERFLOW)?;
+        if end > self.size {
+            return Err(EINVAL);
+        }
+        // SAFETY: The map is in system memory, so `vaddr` is the active field.
+        let base = unsafe { self.map.__bindgen_anon_1.vaddr }.cast::<u8>();
+        Ok(base.wrapping_add(offset))
+    }
+
+    /// Copies `dst.len()` bytes at `offset` out of the buffer.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` or `EOVERFLOW` if the range is not inside the buffer, `EOPNOTSUPP` for I/O
+    /// memory.
+    pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result {
+        let src = self.range(offset, dst.len())?;
+        // SAFETY: `src` is valid for `dst.len()` bytes of the mapped buffer (checked by
+        // `range`); the buffer is memory shared with devices, so it is copied, never referenced.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    /// Copies `src` into the buffer at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vaddr::read`].
+    pub fn write(&self, offset: usize, src: &[u8]) -> Result {
+        let dst = self.range(offset, src.len())?;
+        // SAFETY: As in `read`, for writes.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+        Ok(())
+    }
+}
+
+/// A kernel mapping of a buffer made with the reservation lock held (`dma_buf_vmap()`),
+/// unmapped on drop before the lock is released.
+pub struct VMap<'l> {
+    buf: &'l DmaBuf,
+    vaddr: Vaddr,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'l> VMap<'l> {
+    /// # Safety
+    ///
+    /// The current task holds the reservation lock of `buf` for `'l`.
+    pub(super) unsafe fn new(buf: &'l DmaBuf) -> Result<Self> {
+        let mut map = bindings::iosys_map::default();
+        // SAFETY: `buf` is referenced and its lock is held (the caller's guarantee).
+        to_result(unsafe { bindings::dma_buf_vmap(buf.as_raw(), &mut map) })?;
+        Ok(Self {
+            buf,
+            vaddr: Vaddr {
+                map,
+                size: buf.size(),
+            },
+            _not_send: PhantomData,
+        })
+    }
+}
+
+impl Deref for VMap<'_> {
+    type Target = Vaddr;
+
+    fn deref(&self) -> &Vaddr {
+        &self.vaddr
+    }
+}
+
+impl Drop for VMap<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The map was made by `dma_buf_vmap()` for `buf`, whose lock is held for `'l`.
+        unsafe { bindings::dma_buf_vunmap(self.buf.as_raw(), &mut self.vaddr.map) };
+    }
+}
+
+/// A kernel mapping made without holding the reservation lock (`dma_buf_vmap_unlocked()`),
+/// unmapped on drop with `dma_buf_vunmap_unlocked()`.
+pub struct VMapUnlocked<'b> {
+    buf: &'b DmaBuf,
+    vaddr: Vaddr,
+}
+
+impl DmaBuf {
+    /// Maps the whole buffer into the kernel's address space, taking the reservation lock for
+    /// the call (`dma_buf_vmap_unlocked()`).
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if the exporter cannot vmap, or its error.
+    pub fn vmap_unlocked(&self) -> Result<VMapUnlocked<'_>> {
+        let mut map = bindings::iosys_map::default();
+        // SAFETY: The buffer is referenced; the lock is taken by the call.
+        to_result(unsafe { bindings::dma_buf_vmap_unlocked(self.as_raw(), &mut map) })?;
+        Ok(VMapUnlocked {
+            buf: self,
+            vaddr: Vaddr {
+                map,
+                size: self.size(),
+            },
+        })
+    }
+}
+
+impl Deref for VMapUnlocked<'_> {
+    type Target = Vaddr;
+
+    fn deref(&self) -> &Vaddr {
+        &self.vaddr
+    }
+}
+
+impl Drop for VMapUnlocked<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The map was made by `dma_buf_vmap_unlocked()` for `buf`.
+        unsafe { bindings::dma_buf_vunmap_unlocked(self.buf.as_raw(), &mut self.vaddr.map) };
+    }
+}
