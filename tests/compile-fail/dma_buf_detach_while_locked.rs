@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+// expect: E0505
+//
+// Detaching (dropping the attachment) must run without the reservation lock: the attachment
+// cannot be dropped while it is locked.
+
+use kernel::dma_buf::{Attachment, DmaBuf};
+use kernel::faux;
+
+fn check() -> Result {
+    let dev = faux::Registration::new(c"cf", None)?;
+    let mut attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
+    let locked = attach.lock();
+    drop(attach);
+    drop(locked);
+    Ok(())
+}

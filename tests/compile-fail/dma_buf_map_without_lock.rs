@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+// expect: E0599
+//
+// Mapping an attachment needs its buffer's reservation lock: `map` exists only on the locked
+// attachment.
+
+use kernel::dma::DataDirection;
+use kernel::dma_buf::{Attachment, DmaBuf};
+use kernel::faux;
+
+fn check() -> Result {
+    let dev = faux::Registration::new(c"cf", None)?;
+    let attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
+    let _mapping = attach.map(DataDirection::ToDevice)?;
+    Ok(())
+}

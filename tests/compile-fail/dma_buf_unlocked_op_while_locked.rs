@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+// expect: E0502
+//
+// An operation that takes the reservation lock itself (here `map_unlocked`) cannot be called
+// while the attachment is locked: it would deadlock.
+
+use kernel::dma::DataDirection;
+use kernel::dma_buf::{Attachment, DmaBuf};
+use kernel::faux;
+
+fn check() -> Result {
+    let dev = faux::Registration::new(c"cf", None)?;
+    let mut attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
+    let locked = attach.lock();
+    let _mapping = attach.map_unlocked(DataDirection::ToDevice)?;
+    drop(locked);
+    Ok(())
+}
