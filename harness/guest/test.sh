@@ -26,6 +26,8 @@ for t in fileops sync name fences mmap prime races badinput; do
 done
 kselftest dmabuf-heaps "$KST/dmabuf-heaps/dmabuf-heap"
 kselftest udmabuf "$KST/drivers/dma-buf/udmabuf"
+# iommufd as a dma-buf importer (its mock domain and revocation), every fixture variant.
+kselftest iommufd-dmabuf "$KST/iommu/iommufd" -t dmabuf_simple -t dmabuf_revoke
 
 step "igt"
 rm -rf "$R/igt"
