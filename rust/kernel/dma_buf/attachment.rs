@@ -121,8 +121,9 @@ impl Attachment<Static> {
     ///
     /// The exporter's error, such as `EBUSY` or `ENOMEM`.
     pub fn new(buf: ARef<DmaBuf>, dev: &Device) -> Result<Self> {
-        // SAFETY: `buf` is referenced and `dev` is a valid device; the reservation lock is not
-        // held by this task (this borrows nothing that could hold it).
+        // SAFETY: `buf` is referenced and `dev` is a valid device. (The call takes the
+        // reservation lock: a caller holding it through another handle would deadlock, which
+        // lockdep reports, but nothing is corrupted.)
         let raw = from_err_ptr(unsafe { bindings::dma_buf_attach(buf.as_raw(), dev.as_raw()) })?;
         Self::from_parts(raw, buf, ())
     }
@@ -254,8 +255,8 @@ impl<K: Kind> Drop for Attachment<K> {
             }
             drop(guard);
         }
-        // SAFETY: The attachment was made for `buf` and is detached only here; the lock is not
-        // held (it is only taken through `&mut self` borrows, which have ended).
+        // SAFETY: The attachment was made for `buf` and is detached only here, after its pins
+        // and mappings (which borrow it) are gone.
         unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.as_raw()) };
     }
 }
