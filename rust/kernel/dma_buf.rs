@@ -15,7 +15,7 @@
 //! | vmap, vunmap (drop of [`VMap`]) | must hold | [`LockedAttachment::vmap`] |
 //! | `*_unlocked` map and vmap | must not hold | [`Attachment::map_unlocked`], [`DmaBuf::vmap_unlocked`] |
 //! | begin/end CPU access | must not hold | [`DmaBuf::begin_cpu_access`], ended by [`CpuAccess`] |
-//! | fd, get, put | must not hold | [`DmaBuf::into_fd`], [`DmaBuf::from_fd`], [`ARef`] drop |
+//! | fd, fd_install, get, put | must not hold | [`DmaBuf::into_fd`], [`DmaBuf::install_fd`], [`DmaBuf::from_fd`], [`ARef`] drop |
 //! | invalidate_mappings (exporter) | must hold | [`DmaBuf::invalidate_mappings`] takes the guard, checked to be this buffer's |
 //! | exporter pin/unpin/map/unmap/vmap/vunmap callbacks | held by the core | receive a `&ResvGuard` |
 //! | exporter attach/detach/CPU access callbacks, release | not held | receive no guard |
@@ -33,6 +33,7 @@ use crate::{
     dma::DataDirection,
     dma_resv::{Resv, ResvGuard},
     error::{from_err_ptr, to_result},
+    fs::file::FileDescriptorReservation,
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
@@ -172,6 +173,27 @@ impl DmaBuf {
             drop(unsafe { ARef::from_raw(raw) });
             return Err(Error::from_errno(fd));
         }
+        Ok(fd)
+    }
+
+    /// Installs the buffer in a file descriptor reserved earlier (`dma_buf_fd_install()`), for
+    /// callers that reserve the descriptor before they can fail; the descriptor takes over this
+    /// reference. Returns the descriptor.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF` if the reserved number does not fit a C `int` (it always does); the reservation
+    /// and the reference are then dropped.
+    pub fn install_fd(this: ARef<DmaBuf>, reservation: FileDescriptorReservation) -> Result<u32> {
+        let fd = reservation.reserved_fd();
+        let fd_int = i32::try_from(fd).map_err(|_| EBADF)?;
+        let raw = ARef::into_raw(this);
+        // SAFETY: The descriptor was reserved by the current task (the reservation is not
+        // `Send`) and not used yet; `raw` is a referenced buffer whose reference, like the
+        // descriptor, the installation takes over.
+        unsafe { bindings::dma_buf_fd_install(raw.as_ptr().cast(), fd_int) };
+        // The descriptor is now in use: its reservation must not be released.
+        core::mem::forget(reservation);
         Ok(fd)
     }
 

@@ -56,6 +56,13 @@ impl ExportedAttachment<'_> {
         // SAFETY: The attachment is valid (type invariant).
         unsafe { (*self.raw.as_ptr()).peer2peer }
     }
+
+    /// Returns whether the importer can give the buffer back in bounded time when told to
+    /// (`dma_buf_attach_revocable()`): it implements `invalidate_mappings` and unmaps then.
+    pub fn is_revocable(&self) -> bool {
+        // SAFETY: The attachment is valid (type invariant).
+        unsafe { bindings::dma_buf_attach_revocable(self.raw.as_ptr()) }
+    }
 }
 
 /// The operations of an exported buffer (`struct dma_buf_ops`).

@@ -18,6 +18,7 @@ mod cases {
         },
         dma_resv::{Resv, ResvGuard},
         faux,
+        fs::file::FileDescriptorReservation,
         page::{BorrowedPage, Page, PAGE_SIZE},
         prelude::*,
         sync::{
@@ -40,6 +41,7 @@ mod cases {
     struct Calls {
         attach: AtomicU32,
         attach_p2p: AtomicU32,
+        attach_revocable: AtomicU32,
         detach: AtomicU32,
         pin: AtomicU32,
         unpin: AtomicU32,
@@ -137,6 +139,9 @@ mod cases {
             self.calls.attach.fetch_add(1, Relaxed);
             if attach.peer2peer() {
                 self.calls.attach_p2p.fetch_add(1, Relaxed);
+            }
+            if attach.is_revocable() {
+                self.calls.attach_revocable.fetch_add(1, Relaxed);
             }
             Ok(())
         }
@@ -403,6 +408,8 @@ mod cases {
         let plain = Attachment::new(buf.clone(), reg.as_ref())?;
         assert!(!plain.peer2peer());
         assert_eq!((count(&calls.attach), count(&calls.attach_p2p)), (2, 1));
+        // Only the dynamic importer can be revoked.
+        assert_eq!(count(&calls.attach_revocable), 1);
         drop(p2p);
         drop(plain);
         assert_eq!(count(&calls.detach), 2);
@@ -470,6 +477,16 @@ mod cases {
         assert_eq!(unsafe { bindings::close_fd(u32::try_from(fd)?) }, 0);
         assert_eq!(DmaBuf::from_fd(fd).err(), Some(EBADF));
         assert_eq!(DmaBuf::from_fd(-1).err(), Some(EBADF));
+
+        // A descriptor reserved first, installed later.
+        let reservation = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
+        let fd = DmaBuf::install_fd(buf.clone(), reservation)?;
+        let fd_int = i32::try_from(fd)?;
+        let again = DmaBuf::from_fd(fd_int)?;
+        assert!(core::ptr::eq(again.as_raw(), buf.as_raw()));
+        drop(again);
+        // SAFETY: `fd` is the descriptor installed above, not used any more.
+        assert_eq!(unsafe { bindings::close_fd(fd) }, 0);
         release(buf, &calls);
         Ok(())
     }
