@@ -68,7 +68,6 @@ for src in "${cases[@]}"; do
 		result="not ok" why="fails, but not with $expect: $first"
 	fi
 	[ "$result" = ok ] || failed=$((failed + 1))
-
 	printf '%s %d %s\n# %s\n' "$result" "$n" "$name" "$why" >>"$tap"
 	note "$name: $why"
 done

@@ -120,11 +120,7 @@ impl Fence {
         // SAFETY: The fence is initialised and referenced (type invariant).
         let ret =
             unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, timeout) };
-        match ret {
-            0 => Err(ETIMEDOUT),
-            ret if ret < 0 => Err(i32::try_from(ret).map_or(EINVAL, Error::from_errno)),
-            ret => Jiffies::try_from(ret).map_err(|_| EINVAL),
-        }
+        wait_result(ret)
     }
 
     /// Waits without limit for the fence to signal.
@@ -146,6 +142,16 @@ impl Fence {
                 bindings::dma_fence_get_stub(),
             )))
         }
+    }
+}
+
+/// Turns the return value of the C fence waits (jiffies left, 0 on timeout, or an errno) into a
+/// `Result`.
+pub(crate) fn wait_result(ret: c_long) -> Result<Jiffies> {
+    match ret {
+        0 => Err(ETIMEDOUT),
+        ret if ret < 0 => Err(i32::try_from(ret).map_or(EINVAL, Error::from_errno)),
+        ret => Jiffies::try_from(ret).map_err(|_| EINVAL),
     }
 }
 

@@ -160,6 +160,19 @@ impl Resv {
         Some(unsafe { self.assume_locked() })
     }
 
+    /// Runs `f` with a proof that the lock is held, for C callbacks called with it held.
+    ///
+    /// The proof is only lent: the lock stays with the caller.
+    ///
+    /// # Safety
+    ///
+    /// The current task holds the lock for the duration of the call.
+    pub unsafe fn with_held<R>(&self, f: impl FnOnce(&ResvGuard<'_>) -> R) -> R {
+        // SAFETY: The caller holds the lock; the guard is never dropped, so it stays theirs.
+        let held = core::mem::ManuallyDrop::new(unsafe { self.assume_locked() });
+        f(&held)
+    }
+
     /// Returns whether the object is locked, by any task.
     pub fn is_locked(&self) -> bool {
         // SAFETY: The object is initialised (type invariant).
@@ -208,11 +221,7 @@ impl Resv {
                 timeout_in_jiffies,
             )
         };
-        match ret {
-            0 => Err(ETIMEDOUT),
-            ret if ret < 0 => Err(i32::try_from(ret).map_or(EINVAL, Error::from_errno)),
-            ret => Jiffies::try_from(ret).map_err(|_| EINVAL),
-        }
+        crate::dma_fence::wait_result(ret)
     }
 
     /// Waits without limit for every fence of `usage` (and lower usages) to signal.

@@ -19,7 +19,7 @@ use crate::{
         ww_mutex::{Class, Lockable},
     },
 };
-use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+use core::{marker::PhantomData, ptr::NonNull};
 
 /// A dynamic importer: it can be told to drop its mappings while they are in use.
 ///
@@ -80,10 +80,11 @@ impl<T: Importer> ImporterOps<T> {
         let importer = unsafe { &*(*attach).importer_priv.cast::<T>() };
         // SAFETY: The attachment's buffer is alive while it is attached.
         let buf = unsafe { DmaBuf::from_raw((*attach).dmabuf) };
-        // SAFETY: The caller holds the reservation lock; the guard is never dropped, so the
-        // lock stays with the caller.
-        let held = ManuallyDrop::new(unsafe { buf.resv().assume_locked() });
-        importer.invalidate_mappings(&held);
+        // SAFETY: The caller holds the reservation lock.
+        unsafe {
+            buf.resv()
+                .with_held(|held| importer.invalidate_mappings(held))
+        };
     }
 }
 

@@ -12,9 +12,9 @@ use crate::{
     dma_resv::{Resv, ResvGuard},
     error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR},
     prelude::*,
-    sync::{aref::ARef, ww_mutex::Lockable},
+    sync::aref::ARef,
 };
-use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+use core::{marker::PhantomData, ptr::NonNull};
 
 /// An attachment as its exporter sees it, in the exporter's callbacks.
 ///
@@ -241,12 +241,8 @@ impl<E: Exporter> Ops<E> {
         attach: *mut bindings::dma_buf_attachment,
         f: impl FnOnce(&ResvGuard<'_>) -> R,
     ) -> R {
-        // SAFETY: The attachment's buffer is live.
-        let buf = unsafe { DmaBuf::from_raw((*attach).dmabuf) };
-        let resv: &Resv = buf.resv();
-        // SAFETY: The caller holds the lock; the guard is never dropped, so it stays theirs.
-        let held = ManuallyDrop::new(unsafe { resv.assume_locked() });
-        f(&held)
+        // SAFETY: The attachment's buffer is live and the caller holds its lock.
+        unsafe { Self::with_buf_held((*attach).dmabuf, f) }
     }
 
     /// # Safety
@@ -393,11 +389,8 @@ impl<E: Exporter> Ops<E> {
         buf: *mut bindings::dma_buf,
         f: impl FnOnce(&ResvGuard<'_>) -> R,
     ) -> R {
-        // SAFETY: The buffer is live.
-        let resv: &Resv = unsafe { DmaBuf::from_raw(buf) }.resv();
-        // SAFETY: The caller holds the lock; the guard is never dropped, so it stays theirs.
-        let held = ManuallyDrop::new(unsafe { resv.assume_locked() });
-        f(&held)
+        // SAFETY: The buffer is live and the caller holds its lock.
+        unsafe { DmaBuf::from_raw(buf).resv().with_held(f) }
     }
 
     /// # Safety

@@ -57,7 +57,7 @@ impl SgTable {
         for page in pages {
             raw_pages.push(page.as_ptr(), GFP_KERNEL)?;
         }
-        let mut this = KBox::new(
+        let this = KBox::new(
             Self {
                 table: Opaque::zeroed(),
                 mapped: None,
@@ -78,7 +78,6 @@ impl SgTable {
             )
         })?;
         // INVARIANT: The table is now allocated; it is not mapped.
-        this.mapped = None;
         Ok(this)
     }
 
