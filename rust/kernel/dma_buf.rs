@@ -15,6 +15,7 @@
 //! | vmap, vunmap (drop of [`VMap`]) | must hold | [`LockedAttachment::vmap`] |
 //! | `*_unlocked` map and vmap | must not hold | [`Attachment::map_unlocked`], [`DmaBuf::vmap_unlocked`] |
 //! | begin/end CPU access | must not hold | [`DmaBuf::begin_cpu_access`], ended by [`CpuAccess`] |
+//! | mmap | must not hold | [`DmaBuf::mmap`]; exporters implement [`Exporter::mmap`], which receives no guard |
 //! | fd, fd_install, get, put | must not hold | [`DmaBuf::into_fd`], [`DmaBuf::install_fd`], [`DmaBuf::from_fd`], [`ARef`] drop |
 //! | invalidate_mappings (exporter) | must hold | [`DmaBuf::invalidate_mappings`] takes the guard, checked to be this buffer's |
 //! | exporter pin/unpin/map/unmap/vmap/vunmap callbacks | held by the core | receive a `&ResvGuard` |
@@ -34,6 +35,7 @@ use crate::{
     dma_resv::{Resv, ResvGuard},
     error::{from_err_ptr, to_result},
     fs::file::FileDescriptorReservation,
+    mm::virt::VmaNew,
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
@@ -195,6 +197,20 @@ impl DmaBuf {
         // The descriptor is now in use: its reservation must not be released.
         core::mem::forget(reservation);
         Ok(fd)
+    }
+
+    /// Maps pages `pgoff..` of the buffer into `vma`, a mapping that the caller's `mmap` file
+    /// operation is setting up (`dma_buf_mmap()`). The mapping then refers to the buffer's file.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if the exporter cannot map to userspace or the range does not fit in the
+    /// buffer, `EOVERFLOW` if `pgoff` plus the mapping's length overflows, or the exporter's
+    /// error.
+    pub fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
+        // SAFETY: The buffer is exported and referenced (type invariant); `vma` is being set up,
+        // so its file and page offset may be changed.
+        to_result(unsafe { bindings::dma_buf_mmap(self.as_raw(), vma.as_ptr(), pgoff) })
     }
 
     /// Prepares the buffer for access by the CPU in `dir` (`dma_buf_begin_cpu_access()`).

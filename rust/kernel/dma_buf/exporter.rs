@@ -11,6 +11,7 @@ use crate::{
     dma::DataDirection,
     dma_resv::{Resv, ResvGuard},
     error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR},
+    mm::virt::VmaNew,
     prelude::*,
     sync::aref::ARef,
 };
@@ -36,6 +37,32 @@ impl ExportedAttachment<'_> {
             raw: NonNull::new(raw)?,
             _p: PhantomData,
         })
+    }
+
+    /// Borrows an attachment, for the dma-buf core.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is a live attachment of an exported buffer for `'a`.
+    pub unsafe fn from_raw<'a>(
+        raw: NonNull<bindings::dma_buf_attachment>,
+    ) -> ExportedAttachment<'a> {
+        // INVARIANT: The caller guarantees validity.
+        ExportedAttachment {
+            raw,
+            _p: PhantomData,
+        }
+    }
+
+    /// Returns the raw `struct dma_buf_attachment`.
+    pub fn as_raw(&self) -> *mut bindings::dma_buf_attachment {
+        self.raw.as_ptr()
+    }
+
+    /// Returns the attached buffer.
+    pub fn buffer(&self) -> &DmaBuf {
+        // SAFETY: The attachment is valid (type invariant) and its buffer outlives it.
+        unsafe { DmaBuf::from_raw((*self.raw.as_ptr()).dmabuf) }
     }
 
     /// Returns the importing device.
@@ -132,6 +159,14 @@ pub trait Exporter: Send + Sync + Sized {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// Maps pages `pgoff..` of the buffer into the user address range of `vma` (unlocked).
+    ///
+    /// The core has checked that the range fits in the buffer. Called when userspace maps the
+    /// buffer's file and when an importer forwards its own mapping ([`DmaBuf::mmap`]).
+    fn mmap(&self, _vma: &VmaNew, _pgoff: usize) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Maps the whole buffer into the kernel's address space and returns the address of its
     /// first byte (locked). The mapping must stay valid until `vunmap`.
     fn vmap(&self, _held: &ResvGuard<'_>) -> Result<NonNull<u8>> {
@@ -199,7 +234,7 @@ impl<E: Exporter> Ops<E> {
             } else {
                 None
             },
-            mmap: None,
+            mmap: if E::HAS_MMAP { Some(Self::mmap) } else { None },
             vmap: if E::HAS_VMAP { Some(Self::vmap) } else { None },
             vunmap: if E::HAS_VUNMAP {
                 Some(Self::vunmap)
@@ -376,6 +411,27 @@ impl<E: Exporter> Ops<E> {
         from_result(|| {
             // SAFETY: The core passes a live buffer exported for `E`.
             unsafe { Self::exporter(buf) }.end_cpu_access(direction(dir)?)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `buf` is a live buffer exported for `E`, `vma` a mapping being set up for its file, and
+    /// the reservation lock is not held.
+    unsafe extern "C" fn mmap(
+        buf: *mut bindings::dma_buf,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core passes a live buffer exported for `E`.
+            let e = unsafe { Self::exporter(buf) };
+            // SAFETY: The core calls `mmap` from the file's `mmap` or from `dma_buf_mmap()`, in
+            // both cases while the new mapping is being set up.
+            let vma = unsafe { VmaNew::from_raw(vma) };
+            // SAFETY: `vma` is valid (above); its page offset is set before the call.
+            let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+            e.mmap(vma, pgoff)?;
             Ok(0)
         })
     }

@@ -19,6 +19,7 @@ mod cases {
         dma_resv::{Resv, ResvGuard},
         faux,
         fs::file::FileDescriptorReservation,
+        mm::virt::VmaNew,
         page::{BorrowedPage, Page, PAGE_SIZE},
         prelude::*,
         sync::{
@@ -26,6 +27,7 @@ mod cases {
             ww_mutex::{AcquireCtx, Class},
             Arc,
         },
+        uaccess::{UserPtr, UserSlice},
         ThisModule,
     };
     use core::{
@@ -51,6 +53,7 @@ mod cases {
         end: AtomicU32,
         vmap: AtomicU32,
         vunmap: AtomicU32,
+        mmap: AtomicU32,
         released: AtomicU32,
     }
 
@@ -216,8 +219,61 @@ mod cases {
             self.calls.vunmap.fetch_add(1, Relaxed);
         }
 
+        fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
+            self.calls.mmap.fetch_add(1, Relaxed);
+            let map = vma.set_mixedmap();
+            let pages = (vma.end() - vma.start()) / PAGE_SIZE;
+            for i in 0..pages {
+                let page = self.backing.pages.get(pgoff + i).ok_or(EINVAL)?;
+                // SAFETY: The page belongs to the exporter's memory, alive as long as `self`;
+                // the mapping takes its own reference.
+                let page = unsafe { BorrowedPage::from_raw(*page) };
+                map.vm_insert_page(vma.start() + i * PAGE_SIZE, &page)?;
+            }
+            Ok(())
+        }
+
         fn resv(&self) -> Option<&Resv> {
             self.own_resv.then_some(&self.resv)
+        }
+    }
+
+    /// An importer that is an exporter too: its buffer's user mappings show `inner` from
+    /// page `shift` on, through `dma_buf_mmap()`, as DRM PRIME does for imported objects.
+    struct Forwarder {
+        inner: ARef<DmaBuf>,
+        shift: usize,
+    }
+
+    #[vtable]
+    impl Exporter for Forwarder {
+        fn map_dma_buf(
+            &self,
+            _attach: &ExportedAttachment<'_>,
+            _dir: DataDirection,
+            _held: &ResvGuard<'_>,
+        ) -> Result<KBox<SgTable>> {
+            Err(EOPNOTSUPP)
+        }
+
+        fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
+            self.inner
+                .mmap(vma, pgoff.checked_add(self.shift).ok_or(EOVERFLOW)?)
+        }
+    }
+
+    /// An exporter without `mmap`.
+    struct Unmappable;
+
+    #[vtable]
+    impl Exporter for Unmappable {
+        fn map_dma_buf(
+            &self,
+            _attach: &ExportedAttachment<'_>,
+            _dir: DataDirection,
+            _held: &ResvGuard<'_>,
+        ) -> Result<KBox<SgTable>> {
+            Err(EOPNOTSUPP)
         }
     }
 
@@ -499,6 +555,148 @@ mod cases {
         assert_eq!(res.err(), Some(EINVAL));
         // The size is checked first: the initialiser was dropped without making an exporter.
         assert_eq!(count(&calls.released), 0);
+        Ok(())
+    }
+
+    const PROT_READ: usize = 0x1;
+    const PROT_WRITE: usize = 0x2;
+    const MAP_SHARED: usize = 0x1;
+
+    /// Maps `pages` pages of `buf`'s file from page `pgoff` into the test's address space, as
+    /// `mmap(2)` on its descriptor would, and returns the address or the errno.
+    fn map_file(buf: &DmaBuf, pages: usize, pgoff: usize) -> Result<usize> {
+        // SAFETY: Called from a KUnit test, so the current test is set.
+        let test = unsafe { bindings::kunit_get_current_test() };
+        // SAFETY: `test` is the running test; the buffer's file is referenced by `buf`, and
+        // `vm_mmap()` takes its own reference for the mapping. KUnit gives the test thread an
+        // address space on first use.
+        let addr = unsafe {
+            bindings::kunit_vm_mmap(
+                test,
+                (*buf.as_raw()).file,
+                0,
+                pages * PAGE_SIZE,
+                PROT_READ | PROT_WRITE,
+                MAP_SHARED,
+                pgoff * PAGE_SIZE,
+            )
+        };
+        // `vm_mmap()` returns an address or a negative errno.
+        if addr > usize::MAX - 4095 {
+            return Err(Error::from_errno(-i32::try_from(addr.wrapping_neg())?));
+        }
+        if addr == 0 {
+            return Err(ENOMEM);
+        }
+        Ok(addr)
+    }
+
+    /// Unmaps what `map_file` mapped, dropping the mapping's file reference.
+    fn unmap_file(addr: usize, pages: usize) {
+        // SAFETY: `addr` was mapped by `map_file` in the current address space.
+        let ret = unsafe { bindings::vm_munmap(addr, pages * PAGE_SIZE) };
+        assert_eq!(ret, 0);
+    }
+
+    fn read_user(addr: usize, out: &mut [u8]) -> Result {
+        UserSlice::new(UserPtr::from_addr(addr), out.len())
+            .reader()
+            .read_slice(out)
+    }
+
+    /// Fills each page of `buf` with its page number plus one.
+    fn fill_pages(buf: &DmaBuf) -> Result {
+        let map = buf.vmap_unlocked()?;
+        for page in 0..PAGES {
+            let byte = u8::try_from(page + 1)?;
+            map.write(page * PAGE_SIZE, &[byte; 16])?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn mmap_of_the_file_shows_the_pages() -> Result {
+        let (buf, calls) = new_buffer()?;
+        fill_pages(&buf)?;
+
+        let addr = map_file(&buf, PAGES, 0)?;
+        assert_eq!(count(&calls.mmap), 1);
+        let mut bytes = [0u8; 16];
+        for page in 0..PAGES {
+            read_user(addr + page * PAGE_SIZE, &mut bytes)?;
+            assert_eq!(bytes, [u8::try_from(page + 1)?; 16]);
+        }
+        unmap_file(addr, PAGES);
+
+        // From an offset: the third page only.
+        let addr = map_file(&buf, 1, 2)?;
+        read_user(addr, &mut bytes)?;
+        assert_eq!(bytes, [3u8; 16]);
+        unmap_file(addr, 1);
+
+        // Past the end: refused before the exporter is asked.
+        assert_eq!(map_file(&buf, 2, PAGES - 1), Err(EINVAL));
+        assert_eq!(count(&calls.mmap), 2);
+
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn mmap_forwarded_by_an_importer() -> Result {
+        let (inner, calls) = new_buffer()?;
+        fill_pages(&inner)?;
+        let forwarder = Forwarder {
+            inner: inner.clone(),
+            shift: 1,
+        };
+        let outer = export(
+            module(),
+            c"rust-fwd",
+            Ok::<_, Error>(forwarder),
+            SIZE,
+            bindings::O_RDWR,
+        )?;
+
+        // Pages 0..3 of the outer buffer are pages 1..4 of the inner one.
+        let addr = map_file(&outer, PAGES - 1, 0)?;
+        let mut bytes = [0u8; 16];
+        for page in 0..PAGES - 1 {
+            read_user(addr + page * PAGE_SIZE, &mut bytes)?;
+            assert_eq!(bytes, [u8::try_from(page + 2)?; 16]);
+        }
+        unmap_file(addr, PAGES - 1);
+        assert_eq!(count(&calls.mmap), 1);
+
+        // The whole outer buffer would run past the inner one: `dma_buf_mmap()` refuses.
+        assert_eq!(map_file(&outer, PAGES, 0), Err(EINVAL));
+        assert_eq!(count(&calls.mmap), 1);
+
+        // An inner buffer whose exporter cannot mmap.
+        let unmappable = export(
+            module(),
+            c"rust-nommap",
+            Ok::<_, Error>(Unmappable),
+            SIZE,
+            bindings::O_RDWR,
+        )?;
+        let outer2 = export(
+            module(),
+            c"rust-fwd",
+            Ok::<_, Error>(Forwarder {
+                inner: unmappable,
+                shift: 0,
+            }),
+            SIZE,
+            bindings::O_RDWR,
+        )?;
+        assert_eq!(map_file(&outer2, 1, 0), Err(EINVAL));
+
+        drop((outer, outer2));
+        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
+        unsafe { bindings::flush_delayed_fput() };
+        // The forwarder's reference to the inner buffer went with the outer buffer.
+        release(inner, &calls);
         Ok(())
     }
 }
