@@ -179,6 +179,20 @@ impl Resv {
         unsafe { bindings::dma_resv_is_locked(self.as_raw()) }
     }
 
+    /// Returns whether the current task holds the lock.
+    ///
+    /// Rust code proves that with a [`ResvGuard`]; this is for checking C callers at run time,
+    /// with or without lockdep.
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    pub fn held_by_current(&self) -> bool {
+        // SAFETY: The object is initialised (type invariant), so is the mutex under its
+        // ww_mutex; `mutex_get_owner()` only reads its owner word.
+        let owner = unsafe { bindings::mutex_get_owner(&raw mut (*self.as_raw()).lock.base) };
+        // SAFETY: There is always a current task.
+        let current = unsafe { bindings::get_current() };
+        owner == current.addr()
+    }
+
     /// Warns (with lockdep) if the current task does not hold the lock.
     pub fn assert_held(&self) {
         // SAFETY: The object is initialised (type invariant).
