@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Attachments: attach, detach, pin, unpin and invalidation.
+//!
+//! A buffer's attachments are on its `attachments` list, which its reservation lock protects.
+
+use crate::ops::{self, ExporterOps};
+use core::{ffi::c_void, ptr::NonNull};
+use kernel::{
+    bindings,
+    dma_buf::{DmaBuf, ExportedAttachment},
+    dma_resv::ResvGuard,
+    prelude::*,
+};
+
+/// Attaches `dev` to `buf` (`dma_buf_dynamic_attach()`), unlocked.
+///
+/// `importer_ops` makes the attachment dynamic and gives it its peer-to-peer wish.
+///
+/// # Safety
+///
+/// `dev` is a live device, `importer_ops` null or static, and both outlive the attachment.
+pub(crate) unsafe fn attach(
+    buf: &DmaBuf,
+    dev: NonNull<bindings::device>,
+    importer_ops: *const bindings::dma_buf_attach_ops,
+    importer_priv: *mut c_void,
+) -> Result<NonNull<bindings::dma_buf_attachment>> {
+    let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
+    // SAFETY: All-zero is a valid `struct dma_buf_attachment`: null pointers, an unlinked node.
+    let mut new: KBox<bindings::dma_buf_attachment> =
+        KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
+    new.dev = dev.as_ptr();
+    new.dmabuf = buf.as_raw();
+    // SAFETY: `importer_ops` is null or static (the caller's guarantee).
+    if let Some(importer) = unsafe { importer_ops.as_ref() } {
+        new.peer2peer = importer.allow_peer2peer;
+    }
+    new.importer_ops = importer_ops;
+    new.importer_priv = importer_priv;
+    let raw = NonNull::from(KBox::leak(new));
+    // SAFETY: `raw` is the new attachment, alive until `detach` or the error path below frees
+    // it.
+    let attachment = unsafe { ExportedAttachment::from_raw(raw) };
+    if let Err(e) = ops.attach(&attachment) {
+        // SAFETY: `raw` came from `KBox::leak` and the exporter refused it, so nothing else
+        // refers to it.
+        drop(unsafe { KBox::from_raw(raw.as_ptr()) });
+        return Err(e);
+    }
+    let held = buf.resv().lock();
+    // SAFETY: The list is the buffer's, protected by its lock (`held`); the node is unlinked.
+    unsafe { bindings::list_add(&raw mut (*raw.as_ptr()).node, attachments(buf)) };
+    drop(held);
+    Ok(raw)
+}
+
+/// Detaches `attach` from its buffer and frees it (`dma_buf_detach()`), unlocked.
+///
+/// # Safety
+///
+/// `attach` was returned by [`attach`] and is not used after this call.
+pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>) {
+    let buf = attach.buffer();
+    let held = buf.resv().lock();
+    // SAFETY: The attachment is on its buffer's list, protected by the lock (`held`).
+    unsafe { bindings::list_del(&raw mut (*attach.as_raw()).node) };
+    drop(held);
+    if let Some(ops) = ExporterOps::of(buf) {
+        ops.detach(&attach);
+    }
+    // SAFETY: `attach` came from `KBox::leak` in `attach()`; it is off the list and the caller
+    // does not use it again.
+    drop(unsafe { KBox::from_raw(attach.as_raw()) });
+}
+
+/// Returns the head of the attachment list of `buf`.
+fn attachments(buf: &DmaBuf) -> *mut bindings::list_head {
+    // SAFETY: `buf` is an exported buffer; the address of its list head does not change.
+    unsafe { &raw mut (*buf.as_raw()).attachments }
+}
+
+/// Pins the buffer for `attach` (`dma_buf_pin()`), locked.
+pub(crate) fn pin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Result {
+    // As the C core: only dynamic importers pin; warn, but let the exporter decide.
+    kernel::warn_on!(!attach.is_dynamic());
+    ExporterOps::of(attach.buffer())
+        .ok_or(EINVAL)?
+        .pin(attach, held)
+}
+
+/// Releases a pin of `attach` (`dma_buf_unpin()`), locked.
+pub(crate) fn unpin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
+    kernel::warn_on!(!attach.is_dynamic());
+    if let Some(ops) = ExporterOps::of(attach.buffer()) {
+        ops.unpin(attach, held);
+    }
+}
+
+/// Tells every importer of `buf` that wants to know that its mappings are invalid
+/// (`dma_buf_invalidate_mappings()`), locked.
+pub(crate) fn invalidate_mappings(buf: &DmaBuf, held: &ResvGuard<'_>) {
+    let head = attachments(buf);
+    // SAFETY: The list is protected by the lock (`held`): no attachment joins or leaves it
+    // while it is walked, and the importers' callbacks cannot take the lock to change it.
+    let mut pos = unsafe { (*head).next };
+    while pos != head {
+        // SAFETY: Every entry but the head is the `node` of a live attachment.
+        let raw = unsafe { kernel::container_of!(pos, bindings::dma_buf_attachment, node) };
+        // SAFETY: `pos` is a live entry of the list (above).
+        let next = unsafe { (*pos).next };
+        if let Some(raw) = NonNull::new(raw) {
+            // SAFETY: The attachment is live: it stays on the list while the lock is held.
+            ops::invalidate(&unsafe { ExportedAttachment::from_raw(raw) }, held);
+        }
+        pos = next;
+    }
+}
+
+/// Returns whether the importer of `attach` gives up its mappings when told to
+/// (`dma_buf_attach_revocable()`).
+pub(crate) fn revocable(attach: &ExportedAttachment<'_>) -> bool {
+    // SAFETY: The attachment is live; its importer operations, when set, are static.
+    unsafe { (*attach.as_raw()).importer_ops.as_ref() }
+        .is_some_and(|ops| ops.invalidate_mappings.is_some())
+}

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! CPU access to a buffer: begin and end from the kernel, mappings to userspace.
+
+use crate::ops::{Direction, ExporterOps};
+use kernel::{
+    bindings, dma_buf::DmaBuf, dma_resv::Usage, mm::virt::VmaNew, page::PAGE_SHIFT, prelude::*,
+};
+
+/// Prepares the buffer for CPU access in `dir` (`dma_buf_begin_cpu_access()`), unlocked: the
+/// exporter's preparation, then a wait for the implicit fences the access must follow.
+pub(crate) fn begin(buf: &DmaBuf, dir: Direction) -> Result {
+    ExporterOps::of(buf).ok_or(EINVAL)?.begin_cpu_access(dir)?;
+    // The exporter may have waited already; waiting again for signaled fences is cheap.
+    let write = dir == bindings::dma_data_direction_DMA_BIDIRECTIONAL
+        || dir == bindings::dma_data_direction_DMA_TO_DEVICE;
+    buf.resv().wait(Usage::for_access(write), true)
+}
+
+/// Ends CPU access in `dir` (`dma_buf_end_cpu_access()`), unlocked.
+pub(crate) fn end(buf: &DmaBuf, dir: Direction) -> Result {
+    ExporterOps::of(buf).ok_or(EINVAL)?.end_cpu_access(dir)
+}
+
+/// Maps pages `pgoff..` of the buffer into `vma` (`dma_buf_mmap()`), unlocked: the mapping
+/// then refers to the buffer's file and the exporter fills it in.
+///
+/// # Errors
+///
+/// `EINVAL` if the exporter cannot map to userspace or the range runs past the buffer,
+/// `EOVERFLOW` if its end overflows, or the exporter's error.
+pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Result {
+    let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
+    if !ops.can_mmap() {
+        return Err(EINVAL);
+    }
+    let pages = (vma.end() - vma.start()) >> PAGE_SHIFT;
+    let end = pgoff.checked_add(pages).ok_or(EOVERFLOW)?;
+    if end > buf.size() >> PAGE_SHIFT {
+        return Err(EINVAL);
+    }
+    // SAFETY: The mapping is being set up (`VmaNew`), so its file and page offset may be
+    // changed; `vma_set_file()` takes a reference to the buffer's file for it and drops the
+    // one to the importer's.
+    unsafe {
+        bindings::vma_set_file(vma.as_ptr(), (*buf.as_raw()).file);
+        (*vma.as_ptr()).vm_pgoff = pgoff;
+    }
+    ops.mmap(vma)
+}

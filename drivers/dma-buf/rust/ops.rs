@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Calls into the exporter's and the importer's operations.
+//!
+//! The only place of the core that calls through `struct dma_buf_ops` and
+//! `struct dma_buf_attach_ops`. The callbacks that the locking convention runs with the
+//! reservation lock held take the guard proof; the others are called without.
+
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    dma_buf::{DmaBuf, ExportedAttachment},
+    dma_resv::ResvGuard,
+    error::{from_err_ptr, to_result},
+    mm::virt::VmaNew,
+    prelude::*,
+};
+
+/// A raw `enum dma_data_direction`, passed through from the importer to the exporter.
+pub(crate) type Direction = bindings::dma_data_direction;
+
+/// The operations of an exported buffer.
+///
+/// # Invariants
+///
+/// `ops` is the operations table of `buf`, which an exported buffer always has and never
+/// changes, with `map_dma_buf`, `unmap_dma_buf` and `release` set (checked at export).
+pub(crate) struct ExporterOps<'a> {
+    buf: &'a DmaBuf,
+    ops: &'a bindings::dma_buf_ops,
+}
+
+impl<'a> ExporterOps<'a> {
+    /// Returns the operations of `buf`, or `None` if it has none (not an exported buffer).
+    pub(crate) fn of(buf: &'a DmaBuf) -> Option<Self> {
+        // SAFETY: `buf` is a buffer (`DmaBuf` invariant); the table, when set, is static.
+        let ops = unsafe { (*buf.as_raw()).ops.as_ref() }?;
+        // INVARIANT: `ops` is the buffer's table.
+        Some(Self { buf, ops })
+    }
+
+    /// Returns whether the exporter can pin: it then serves dynamic importers without pinning,
+    /// and static importers are pinned while mapped.
+    pub(crate) fn can_pin(&self) -> bool {
+        self.ops.pin.is_some()
+    }
+
+    /// Returns whether the exporter can map the buffer to userspace.
+    pub(crate) fn can_mmap(&self) -> bool {
+        self.ops.mmap.is_some()
+    }
+
+    /// Returns whether the exporter can map the buffer into the kernel.
+    pub(crate) fn can_vmap(&self) -> bool {
+        self.ops.vmap.is_some()
+    }
+
+    /// `attach` (unlocked); succeeds if the exporter has none.
+    pub(crate) fn attach(&self, attach: &ExportedAttachment<'_>) -> Result {
+        match self.ops.attach {
+            // SAFETY: The buffer is exported and `attach` is a new attachment of it, not yet on
+            // its list, as the callback expects.
+            Some(f) => to_result(unsafe { f(self.buf.as_raw(), attach.as_raw()) }),
+            None => Ok(()),
+        }
+    }
+
+    /// `detach` (unlocked).
+    pub(crate) fn detach(&self, attach: &ExportedAttachment<'_>) {
+        if let Some(f) = self.ops.detach {
+            // SAFETY: `attach` is an attachment of the buffer, taken off its list.
+            unsafe { f(self.buf.as_raw(), attach.as_raw()) };
+        }
+    }
+
+    /// `pin` (locked); succeeds if the exporter cannot pin.
+    pub(crate) fn pin(&self, attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) -> Result {
+        match self.ops.pin {
+            // SAFETY: `attach` is an attachment of the buffer, whose lock is held (`_held`).
+            Some(f) => to_result(unsafe { f(attach.as_raw()) }),
+            None => Ok(()),
+        }
+    }
+
+    /// `unpin` (locked).
+    pub(crate) fn unpin(&self, attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
+        if let Some(f) = self.ops.unpin {
+            // SAFETY: `attach` is an attachment of the buffer, whose lock is held (`_held`).
+            unsafe { f(attach.as_raw()) };
+        }
+    }
+
+    /// `map_dma_buf` (locked). A null table is `ENOMEM`, as the C core has it.
+    pub(crate) fn map(
+        &self,
+        attach: &ExportedAttachment<'_>,
+        dir: Direction,
+        _held: &ResvGuard<'_>,
+    ) -> Result<NonNull<bindings::sg_table>> {
+        let f = self.ops.map_dma_buf.ok_or(EINVAL)?;
+        // SAFETY: `attach` is an attachment of the buffer, whose lock is held (`_held`).
+        let table = from_err_ptr(unsafe { f(attach.as_raw(), dir) })?;
+        NonNull::new(table).ok_or(ENOMEM)
+    }
+
+    /// `unmap_dma_buf` (locked) of a table that [`ExporterOps::map`] returned.
+    pub(crate) fn unmap(
+        &self,
+        attach: &ExportedAttachment<'_>,
+        table: NonNull<bindings::sg_table>,
+        dir: Direction,
+        _held: &ResvGuard<'_>,
+    ) {
+        if let Some(f) = self.ops.unmap_dma_buf {
+            // SAFETY: `table` is the exporter's table for `attach`, mapped in `dir`, and the
+            // buffer's lock is held (`_held`).
+            unsafe { f(attach.as_raw(), table.as_ptr(), dir) };
+        }
+    }
+
+    /// `begin_cpu_access` (unlocked); succeeds if the exporter has none.
+    pub(crate) fn begin_cpu_access(&self, dir: Direction) -> Result {
+        match self.ops.begin_cpu_access {
+            // SAFETY: The buffer is exported; the lock is not held by the caller (checked).
+            Some(f) => to_result(unsafe { f(self.buf.as_raw(), dir) }),
+            None => Ok(()),
+        }
+    }
+
+    /// `end_cpu_access` (unlocked); succeeds if the exporter has none.
+    pub(crate) fn end_cpu_access(&self, dir: Direction) -> Result {
+        match self.ops.end_cpu_access {
+            // SAFETY: The buffer is exported; the lock is not held by the caller (checked).
+            Some(f) => to_result(unsafe { f(self.buf.as_raw(), dir) }),
+            None => Ok(()),
+        }
+    }
+
+    /// `mmap` (unlocked) of a mapping whose range was checked to fit in the buffer.
+    pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
+        let f = self.ops.mmap.ok_or(EINVAL)?;
+        // SAFETY: `vma` is being set up for the buffer's file; the lock is not held.
+        to_result(unsafe { f(self.buf.as_raw(), vma.as_ptr()) })
+    }
+
+    /// `vmap` (locked); `EINVAL` if the exporter cannot.
+    pub(crate) fn vmap(&self, map: &mut bindings::iosys_map, _held: &ResvGuard<'_>) -> Result {
+        let f = self.ops.vmap.ok_or(EINVAL)?;
+        // SAFETY: The buffer is exported, its lock is held (`_held`), `map` is writable.
+        to_result(unsafe { f(self.buf.as_raw(), map) })
+    }
+
+    /// `vunmap` (locked) of the mapping [`ExporterOps::vmap`] made.
+    pub(crate) fn vunmap(&self, map: &mut bindings::iosys_map, _held: &ResvGuard<'_>) {
+        if let Some(f) = self.ops.vunmap {
+            // SAFETY: `map` is the buffer's kernel mapping and its lock is held (`_held`).
+            unsafe { f(self.buf.as_raw(), map) };
+        }
+    }
+}
+
+/// Tells the importer of `attach` that its mappings are invalid, if it wants to know.
+pub(crate) fn invalidate(attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
+    // SAFETY: The attachment is live; its importer operations, when set, are static.
+    let ops = unsafe { (*attach.as_raw()).importer_ops.as_ref() };
+    if let Some(f) = ops.and_then(|ops| ops.invalidate_mappings) {
+        // SAFETY: The buffer's lock is held (`_held`), as `invalidate_mappings` expects.
+        unsafe { f(attach.as_raw()) };
+    }
+}
