@@ -29,7 +29,8 @@ append="$kunit console=ttyS0 root=/dev/root rootfstype=9p ro panic=-1 hugepages=
  init=$TOP/harness/guest/init
  DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
  DMABUF_RS_MODULES=$B/mod/lib/modules DMABUF_RS_KSELFTEST=$CACHE/build/kselftest
- DMABUF_RS_DEMO=$CACHE/build/demo ${KERNEL_CMDLINE:-}"
+ DMABUF_RS_DEMO=$CACHE/build/demo DMABUF_RS_TESTMODS=$CACHE/build/modules
+ ${KERNEL_CMDLINE:-}"
 
 stage "boot ($core, $job): QEMU TCG, console: $console"
 # -vga std gives bochs-drm, the second DRM device that IGT's PRIME tests import into;

@@ -23,6 +23,18 @@ SPLAT = re.compile(
     r"INFO: task .* blocked|detected stalls|INFO: possible|INFO: trying to register non-static key)"
 )
 
+# Suites that run on one core only, with the reason; the differential check leaves them out.
+ONE_CORE_SUITES = {
+    "kunit:dma_buf_lock_misuse": (
+        "rust",
+        "breaks the locking convention on purpose; the C core deadlocks or corrupts state",
+    ),
+}
+# Between these console markers the lock-misuse module runs: the Rust core's warnings about
+# the broken rules are expected there (and only there), any other splat is not.
+MISUSE_BEGIN, MISUSE_END = "dmabuf-rs: lock-misuse begin", "dmabuf-rs: lock-misuse end"
+MISUSE_WARNING = re.compile(r"WARNING: .*drivers/dma-buf/rust/rules\.rs:")
+
 
 def tap_result(word, directive):
     if directive and directive.upper() == "SKIP":
@@ -77,7 +89,18 @@ def igt(path):
 
 
 def splats(console):
-    return [line.rstrip() for line in console if SPLAT.search(line)]
+    """The splats of a console log, and the number of expected lock-misuse warnings."""
+    found, expected, in_misuse = [], 0, False
+    for line in console:
+        if MISUSE_BEGIN in line:
+            in_misuse = True
+        elif MISUSE_END in line:
+            in_misuse = False
+        elif in_misuse and MISUSE_WARNING.search(line):
+            expected += 1
+        elif SPLAT.search(line):
+            found.append(line.rstrip())
+    return found, expected
 
 
 def collect(out, cores):
@@ -110,8 +133,16 @@ def collect(out, cores):
             results = {r[3] for r in rows if r[0] == core and r[1] == suite}
             if results == {"skip"}:
                 rows.append((core, suite, "not-all-skipped", "fail"))
-        found = splats(console)
+        found, expected = splats(console)
         rows.append((core, "kernel", "no-splat", "fail" if found else "pass"))
+        for suite, (only, _) in ONE_CORE_SUITES.items():
+            if only == core and not any(r[0] == core and r[1] == suite for r in rows):
+                rows.append((core, suite, "ran", "fail"))
+                problems.append(f"{core}: {suite} did not run")
+        if core == "rust":
+            # Each misuse of the module is refused with a warning: none at all means the
+            # checks are not there.
+            rows.append((core, "kernel", "lock-misuse-warned", "pass" if expected else "fail"))
         for s in found[:10]:
             problems.append(f"{core}: splat in {log}: {s}")
     return rows, problems
@@ -128,6 +159,8 @@ def differences(rows, cores):
         results[(suite, test)][core] = result
     diff_rows, problems = [], []
     for (suite, test), by_core in sorted(results.items()):
+        if suite in ONE_CORE_SUITES or (suite, test) == ("kernel", "lock-misuse-warned"):
+            continue
         seen = [by_core.get(c, "missing") for c in cores]
         if len(set(seen)) > 1:
             diff_rows.append(("diff", "differential", f"{suite} {test}", "fail"))

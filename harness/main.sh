@@ -48,6 +48,7 @@ test)
 	"$H/compile_fail.sh" c || exit 1
 	"$H/build.sh" rust || exit 1
 	"$H/compile_fail.sh" rust || exit 1
+	"$H/test_modules.sh" rust || exit 1
 	"$H/userspace.sh" c || exit 1
 	# The two boots run side by side: each guest spends most of its time on one vCPU
 	# (KUnit runs its suites one after the other), so together they fill the two cores.

@@ -36,5 +36,16 @@ timeout -k 5 900 igt_runner -o -s \
 	/usr/libexec/igt-gpu-tools "$R/igt" >"$R/igt-runner.log" 2>&1
 timeout -k 5 120 igt_results "$R/igt" >>"$R/igt-runner.log" 2>&1
 
+# The Rust core's run-time checks of the locking convention, from C (tests/lock-misuse): a
+# KUnit suite that runs when the module loads. Its warnings are expected, between the markers.
+if [ "$DMABUF_RS_CORE" = rust ]; then
+	step "lock-misuse"
+	echo "dmabuf-rs: lock-misuse begin" >/dev/kmsg
+	insmod "$DMABUF_RS_TESTMODS/lock-misuse/dma_buf_lock_misuse.ko" ||
+		step "insmod dma_buf_lock_misuse failed"
+	echo "dmabuf-rs: lock-misuse end" >/dev/kmsg
+	rmmod dma_buf_lock_misuse
+fi
+
 cat /sys/kernel/debug/dma_buf/bufinfo >"$R/bufinfo-after.txt" 2>&1
 step "done"
