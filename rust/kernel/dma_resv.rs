@@ -46,6 +46,12 @@ pub enum Usage {
     Bookkeep = bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
 }
 
+impl From<Usage> for bindings::dma_resv_usage {
+    fn from(usage: Usage) -> Self {
+        usage.as_raw()
+    }
+}
+
 impl Usage {
     fn as_raw(self) -> bindings::dma_resv_usage {
         // CAST: `Usage` is `repr(u32)` with the values of `enum dma_resv_usage`.

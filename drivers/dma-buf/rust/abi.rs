@@ -83,7 +83,8 @@ pub unsafe extern "C" fn dma_buf_dynamic_attach(
 ) -> *mut bindings::dma_buf_attachment {
     static ENTRY: Entry = Entry::new("dma_buf_dynamic_attach");
     to_ptr((|| {
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         let dev = ENTRY.valid("device", dev)?;
         ENTRY.require_unlocked(buf.resv())?;
         // SAFETY: The caller guarantees that `dev` and `importer_ops` outlive the attachment.
@@ -103,7 +104,8 @@ pub unsafe extern "C" fn dma_buf_attach(
 ) -> *mut bindings::dma_buf_attachment {
     static ENTRY: Entry = Entry::new("dma_buf_attach");
     to_ptr((|| {
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         let dev = ENTRY.valid("device", dev)?;
         ENTRY.require_unlocked(buf.resv())?;
         // SAFETY: The caller guarantees that `dev` outlives the attachment.
@@ -123,11 +125,16 @@ pub unsafe extern "C" fn dma_buf_detach(
 ) {
     static ENTRY: Entry = Entry::new("dma_buf_detach");
     let _: Result = (|| {
-        let buf = ENTRY.buffer(dmabuf)?;
-        let attachment = ENTRY.attachment(attach)?;
-        if !core::ptr::eq(attachment.buffer(), buf) {
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
+        let raw = ENTRY.valid("attachment", attach)?;
+        // SAFETY: C callers pass a live attachment; only its buffer pointer is read before it
+        // is known to be this buffer's.
+        if !core::ptr::eq(unsafe { (*raw.as_ptr()).dmabuf }, buf.as_raw()) {
             return Err(ENTRY.bad_arg(format_args!("called with an attachment of another buffer")));
         }
+        // SAFETY: A live attachment of `buf` (checked above).
+        let attachment = unsafe { ENTRY.attachment(attach) }?;
         ENTRY.require_unlocked(buf.resv())?;
         // SAFETY: The caller gives up the attachment.
         unsafe { attach::detach(attachment) };
@@ -144,7 +151,8 @@ pub unsafe extern "C" fn dma_buf_detach(
 pub unsafe extern "C" fn dma_buf_pin(attach: *mut bindings::dma_buf_attachment) -> c_int {
     static ENTRY: Entry = Entry::new("dma_buf_pin");
     to_int((|| {
-        let attachment = ENTRY.attachment(attach)?;
+        // SAFETY: C callers pass a live attachment.
+        let attachment = unsafe { ENTRY.attachment(attach) }?;
         let resv = attachment.buffer().resv();
         ENTRY.require_held(resv)?;
         // SAFETY: The current task holds the lock (checked above) for the call.
@@ -161,7 +169,8 @@ pub unsafe extern "C" fn dma_buf_pin(attach: *mut bindings::dma_buf_attachment) 
 pub unsafe extern "C" fn dma_buf_unpin(attach: *mut bindings::dma_buf_attachment) {
     static ENTRY: Entry = Entry::new("dma_buf_unpin");
     let _: Result = (|| {
-        let attachment = ENTRY.attachment(attach)?;
+        // SAFETY: C callers pass a live attachment.
+        let attachment = unsafe { ENTRY.attachment(attach) }?;
         let resv = attachment.buffer().resv();
         ENTRY.require_held(resv)?;
         // SAFETY: The current task holds the lock (checked above) for the call.
@@ -183,7 +192,8 @@ pub unsafe extern "C" fn dma_buf_map_attachment(
     static ENTRY: Entry = Entry::new("dma_buf_map_attachment");
     might_sleep();
     to_ptr((|| {
-        let attachment = ENTRY.attachment(attach)?;
+        // SAFETY: C callers pass a live attachment.
+        let attachment = unsafe { ENTRY.attachment(attach) }?;
         let resv = attachment.buffer().resv();
         ENTRY.require_held(resv)?;
         // SAFETY: The current task holds the lock (checked above) for the call.
@@ -204,7 +214,8 @@ pub unsafe extern "C" fn dma_buf_map_attachment_unlocked(
     static ENTRY: Entry = Entry::new("dma_buf_map_attachment_unlocked");
     might_sleep();
     to_ptr((|| {
-        let attachment = ENTRY.attachment(attach)?;
+        // SAFETY: C callers pass a live attachment.
+        let attachment = unsafe { ENTRY.attachment(attach) }?;
         let resv = attachment.buffer().resv();
         ENTRY.require_unlocked(resv)?;
         let held = resv.lock();
@@ -227,7 +238,8 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment(
     static ENTRY: Entry = Entry::new("dma_buf_unmap_attachment");
     might_sleep();
     let _: Result = (|| {
-        let attachment = ENTRY.attachment(attach)?;
+        // SAFETY: C callers pass a live attachment.
+        let attachment = unsafe { ENTRY.attachment(attach) }?;
         let table = ENTRY.valid("sg_table", sg_table)?;
         let resv = attachment.buffer().resv();
         ENTRY.require_held(resv)?;
@@ -252,7 +264,8 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment_unlocked(
     static ENTRY: Entry = Entry::new("dma_buf_unmap_attachment_unlocked");
     might_sleep();
     let _: Result = (|| {
-        let attachment = ENTRY.attachment(attach)?;
+        // SAFETY: C callers pass a live attachment.
+        let attachment = unsafe { ENTRY.attachment(attach) }?;
         let table = ENTRY.valid("sg_table", sg_table)?;
         let resv = attachment.buffer().resv();
         ENTRY.require_unlocked(resv)?;
@@ -272,9 +285,8 @@ pub unsafe extern "C" fn dma_buf_attach_revocable(
     attach: *mut bindings::dma_buf_attachment,
 ) -> bool {
     static ENTRY: Entry = Entry::new("dma_buf_attach_revocable");
-    ENTRY
-        .attachment(attach)
-        .is_ok_and(|attachment| attach::revocable(&attachment))
+    // SAFETY: C callers pass a live attachment.
+    unsafe { ENTRY.attachment(attach) }.is_ok_and(|attachment| attach::revocable(&attachment))
 }
 
 /// `dma_buf_invalidate_mappings()`, for exporters.
@@ -286,7 +298,8 @@ pub unsafe extern "C" fn dma_buf_attach_revocable(
 pub unsafe extern "C" fn dma_buf_invalidate_mappings(dmabuf: *mut bindings::dma_buf) {
     static ENTRY: Entry = Entry::new("dma_buf_invalidate_mappings");
     let _: Result = (|| {
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         ENTRY.require_held(buf.resv())?;
         // SAFETY: The current task holds the lock (checked above) for the call.
         unsafe {
@@ -309,7 +322,8 @@ pub unsafe extern "C" fn dma_buf_begin_cpu_access(
 ) -> c_int {
     static ENTRY: Entry = Entry::new("dma_buf_begin_cpu_access");
     to_int((|| {
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         ENTRY.require_unlocked(buf.resv())?;
         cpu_access::begin(buf, direction)
     })())
@@ -327,7 +341,8 @@ pub unsafe extern "C" fn dma_buf_end_cpu_access(
 ) -> c_int {
     static ENTRY: Entry = Entry::new("dma_buf_end_cpu_access");
     to_int((|| {
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         ENTRY.require_unlocked(buf.resv())?;
         cpu_access::end(buf, direction)
     })())
@@ -346,7 +361,8 @@ pub unsafe extern "C" fn dma_buf_mmap(
 ) -> c_int {
     static ENTRY: Entry = Entry::new("dma_buf_mmap");
     to_int((|| {
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         let vma = ENTRY.valid("vma", vma)?;
         ENTRY.require_unlocked(buf.resv())?;
         // SAFETY: The caller's `mmap` is setting the mapping up.
@@ -371,7 +387,8 @@ pub unsafe extern "C" fn dma_buf_vmap(
         // SAFETY: The caller's `map` is valid for writes; it is cleared on every path.
         let map = unsafe { map.as_mut() };
         *map = cleared();
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         ENTRY.require_held(buf.resv())?;
         // SAFETY: The current task holds the lock (checked above) for the call.
         *map = unsafe { buf.resv().with_held(|held| vmap::vmap(buf, held)) }?;
@@ -395,7 +412,8 @@ pub unsafe extern "C" fn dma_buf_vmap_unlocked(
         // SAFETY: The caller's `map` is valid for writes; it is cleared on every path.
         let map = unsafe { map.as_mut() };
         *map = cleared();
-        let buf = ENTRY.buffer(dmabuf)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
         ENTRY.require_unlocked(buf.resv())?;
         *map = vmap::vmap(buf, &buf.resv().lock())?;
         Ok(())
@@ -414,12 +432,12 @@ pub unsafe extern "C" fn dma_buf_vunmap(
 ) {
     static ENTRY: Entry = Entry::new("dma_buf_vunmap");
     let _: Result = (|| {
-        let buf = ENTRY.buffer(dmabuf)?;
-        let mut map = ENTRY.valid("map", map)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
+        let map = ENTRY.valid("map", map)?;
         ENTRY.require_held(buf.resv())?;
-        // SAFETY: The caller's `map` is valid.
-        let map = unsafe { map.as_mut() };
-        // SAFETY: The current task holds the lock (checked above) for the call.
+        // SAFETY: The current task holds the lock (checked above) for the call, and C callers
+        // pass a valid `map`.
         unsafe { buf.resv().with_held(|held| vmap::vunmap(buf, map, held)) }
             .map_err(|_| ENTRY.bad_arg(format_args!("called with a map that is not the buffer's")))
     })();
@@ -437,12 +455,13 @@ pub unsafe extern "C" fn dma_buf_vunmap_unlocked(
 ) {
     static ENTRY: Entry = Entry::new("dma_buf_vunmap_unlocked");
     let _: Result = (|| {
-        let buf = ENTRY.buffer(dmabuf)?;
-        let mut map = ENTRY.valid("map", map)?;
+        // SAFETY: C callers pass a referenced buffer.
+        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
+        let map = ENTRY.valid("map", map)?;
         ENTRY.require_unlocked(buf.resv())?;
-        // SAFETY: The caller's `map` is valid.
-        let map = unsafe { map.as_mut() };
-        vmap::vunmap(buf, map, &buf.resv().lock())
+        let held = buf.resv().lock();
+        // SAFETY: C callers pass a valid `map`.
+        unsafe { vmap::vunmap(buf, map, &held) }
             .map_err(|_| ENTRY.bad_arg(format_args!("called with a map that is not the buffer's")))
     })();
 }

@@ -4,12 +4,16 @@
 //!
 //! A buffer's attachments are on its `attachments` list, which its reservation lock protects.
 
-use crate::ops::{self, ExporterOps};
-use core::{ffi::c_void, ptr::NonNull};
+use crate::{
+    ops::{self, ExporterOps},
+    trace::trace,
+};
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     dma_buf::{DmaBuf, ExportedAttachment},
     dma_resv::ResvGuard,
+    ffi::c_void,
     prelude::*,
 };
 
@@ -52,6 +56,12 @@ pub(crate) unsafe fn attach(
     // SAFETY: The list is the buffer's, protected by its lock (`held`); the node is unlinked.
     unsafe { bindings::list_add(&raw mut (*raw.as_ptr()).node, attachments(buf)) };
     drop(held);
+    trace!(dma_buf_dynamic_attach(
+        buf,
+        raw.as_ptr(),
+        attachment.is_dynamic(),
+        dev.as_ptr()
+    ));
     Ok(raw)
 }
 
@@ -69,6 +79,14 @@ pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>) {
     if let Some(ops) = ExporterOps::of(buf) {
         ops.detach(&attach);
     }
+    // SAFETY: The attachment is still allocated; its device pointer was set at attach.
+    let dev = unsafe { (*attach.as_raw()).dev };
+    trace!(dma_buf_detach(
+        buf,
+        attach.as_raw(),
+        attach.is_dynamic(),
+        dev
+    ));
     // SAFETY: `attach` came from `KBox::leak` in `attach()`; it is off the list and the caller
     // does not use it again.
     drop(unsafe { KBox::from_raw(attach.as_raw()) });

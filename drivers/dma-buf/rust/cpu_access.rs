@@ -2,7 +2,10 @@
 
 //! CPU access to a buffer: begin and end from the kernel, mappings to userspace.
 
-use crate::ops::{Direction, ExporterOps};
+use crate::{
+    ops::{Direction, ExporterOps},
+    trace::trace,
+};
 use kernel::{
     bindings, dma_buf::DmaBuf, dma_resv::Usage, mm::virt::VmaNew, page::PAGE_SHIFT, prelude::*,
 };
@@ -14,7 +17,26 @@ pub(crate) fn begin(buf: &DmaBuf, dir: Direction) -> Result {
     // The exporter may have waited already; waiting again for signaled fences is cheap.
     let write = dir == bindings::dma_data_direction_DMA_BIDIRECTIONAL
         || dir == bindings::dma_data_direction_DMA_TO_DEVICE;
-    buf.resv().wait(Usage::for_access(write), true)
+    wait_fences(buf, Usage::for_access(write))
+}
+
+/// Waits, interruptibly and without limit, for the fences of `usage` of `buf`.
+///
+/// As in the C core, only a negative result of the wait is an error.
+pub(crate) fn wait_fences(buf: &DmaBuf, usage: Usage) -> Result {
+    // SAFETY: The buffer's reservation object is initialised; waiting needs no lock.
+    let ret = unsafe {
+        bindings::dma_resv_wait_timeout(
+            buf.resv().as_raw(),
+            usage.into(),
+            true,
+            kernel::task::MAX_SCHEDULE_TIMEOUT.unsigned_abs(),
+        )
+    };
+    if ret < 0 {
+        return Err(i32::try_from(ret).map_or(EINVAL, Error::from_errno));
+    }
+    Ok(())
 }
 
 /// Ends CPU access in `dir` (`dma_buf_end_cpu_access()`), unlocked.
@@ -46,5 +68,6 @@ pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Result {
         bindings::vma_set_file(vma.as_ptr(), (*buf.as_raw()).file);
         (*vma.as_ptr()).vm_pgoff = pgoff;
     }
+    trace!(dma_buf_mmap(buf));
     ops.mmap(vma)
 }

@@ -10,7 +10,8 @@
 //! `kernel::dma_buf`: a `&ResvGuard` where the lock must be held.
 //!
 //! The functions implemented here are the importer side of the core: attachments, pinning,
-//! device mappings, kernel mappings, CPU access, user mappings and invalidation. The rest
+//! device mappings, kernel mappings, CPU access, user mappings and invalidation, with their
+//! tracepoints. The rest
 //! (export, the dma-buf file and its ioctls) still comes from `dma-buf.c`, with these functions
 //! compiled out of it.
 
@@ -24,4 +25,5 @@ mod map;
 mod ops;
 mod rules;
 mod sg_debug;
+mod trace;
 mod vmap;

@@ -3,6 +3,7 @@
 //! Device mappings of an attachment: map and unmap, locked and unlocked.
 
 use crate::{
+    cpu_access,
     ops::{Direction, ExporterOps},
     sg_debug,
 };
@@ -49,6 +50,7 @@ pub(crate) fn map(
     mapped
 }
 
+/// Maps, after any pin that the mapping needs was taken.
 fn map_pinned(
     ops: &ExporterOps<'_>,
     attach: &ExportedAttachment<'_>,
@@ -60,15 +62,18 @@ fn map_pinned(
         Ok(())
     } else {
         // Static importers do not wait for fences themselves.
-        attach.buffer().resv().wait(Usage::Kernel, true)
+        cpu_access::wait_fences(attach.buffer(), Usage::Kernel)
     };
-    match ready.and_then(|()| sg_debug::wrap(table)) {
-        Ok(table) => {
-            sg_debug::check_alignment(table);
-            Ok(table)
+    // SAFETY: `table` was just mapped by the exporter.
+    match ready.and_then(|()| unsafe { sg_debug::wrap(table) }) {
+        Ok(wrapped) => {
+            // SAFETY: `wrapped` has the DMA entries of the mapped table.
+            unsafe { sg_debug::check_alignment(wrapped) };
+            Ok(wrapped)
         }
         Err(e) => {
-            ops.unmap(attach, table, dir, held);
+            // SAFETY: `table` is the exporter's table for `attach` in `dir`, not given out.
+            unsafe { ops.unmap(attach, table, dir, held) };
             Err(e)
         }
     }
@@ -90,7 +95,8 @@ pub(crate) unsafe fn unmap(
     };
     // SAFETY: The caller gives back a table of `map`, which came from `sg_debug::wrap`.
     let table = unsafe { sg_debug::unwrap(table) };
-    ops.unmap(attach, table, dir, held);
+    // SAFETY: `table` is the exporter's table of the mapping the caller gives back.
+    unsafe { ops.unmap(attach, table, dir, held) };
     if pin_on_map(&ops, attach) {
         ops.unpin(attach, held);
     }

@@ -104,7 +104,12 @@ impl<'a> ExporterOps<'a> {
     }
 
     /// `unmap_dma_buf` (locked) of a table that [`ExporterOps::map`] returned.
-    pub(crate) fn unmap(
+    ///
+    /// # Safety
+    ///
+    /// `table` was returned by [`ExporterOps::map`] for `attach` in `dir`, and is not used
+    /// after this call.
+    pub(crate) unsafe fn unmap(
         &self,
         attach: &ExportedAttachment<'_>,
         table: NonNull<bindings::sg_table>,
@@ -112,8 +117,8 @@ impl<'a> ExporterOps<'a> {
         _held: &ResvGuard<'_>,
     ) {
         if let Some(f) = self.ops.unmap_dma_buf {
-            // SAFETY: `table` is the exporter's table for `attach`, mapped in `dir`, and the
-            // buffer's lock is held (`_held`).
+            // SAFETY: `table` is the exporter's table for `attach`, mapped in `dir` (the
+            // caller's guarantee), and the buffer's lock is held (`_held`).
             unsafe { f(attach.as_raw(), table.as_ptr(), dir) };
         }
     }
@@ -151,10 +156,15 @@ impl<'a> ExporterOps<'a> {
     }
 
     /// `vunmap` (locked) of the mapping [`ExporterOps::vmap`] made.
-    pub(crate) fn vunmap(&self, map: &mut bindings::iosys_map, _held: &ResvGuard<'_>) {
+    ///
+    /// # Safety
+    ///
+    /// `map` is valid for reads and writes for the call.
+    pub(crate) unsafe fn vunmap(&self, map: NonNull<bindings::iosys_map>, _held: &ResvGuard<'_>) {
         if let Some(f) = self.ops.vunmap {
-            // SAFETY: `map` is the buffer's kernel mapping and its lock is held (`_held`).
-            unsafe { f(self.buf.as_raw(), map) };
+            // SAFETY: `map` holds the buffer's kernel mapping and is valid (the caller's
+            // guarantee); the buffer's lock is held (`_held`).
+            unsafe { f(self.buf.as_raw(), map.as_ptr()) };
         }
     }
 }

@@ -25,7 +25,8 @@ use kernel::{
     prelude::*,
 };
 
-/// The largest errno, as `MAX_ERRNO`: pointers in the last page are error pointers.
+/// The largest errno (`MAX_ERRNO` of `include/linux/err.h`): the last 4095 addresses are
+/// error pointers.
 const MAX_ERRNO: usize = 4095;
 
 /// A C entry point, with its one-time warnings.
@@ -69,9 +70,14 @@ impl Entry {
     }
 
     /// Returns the buffer `ptr` points to, if it is a pointer to an exported buffer.
-    pub(crate) fn buffer<'a>(&self, ptr: *mut bindings::dma_buf) -> Result<&'a DmaBuf> {
+    ///
+    /// # Safety
+    ///
+    /// `ptr`, unless null or an error pointer, points to a buffer referenced for `'a`: what a C
+    /// caller of the entry point promises for the duration of the call.
+    pub(crate) unsafe fn buffer<'a>(&self, ptr: *mut bindings::dma_buf) -> Result<&'a DmaBuf> {
         let ptr = self.valid("dmabuf", ptr)?;
-        // SAFETY: A C caller passes a buffer it holds a reference to for the call.
+        // SAFETY: The caller's guarantee.
         let buf = unsafe { DmaBuf::from_raw(ptr.as_ptr()) };
         // SAFETY: `buf` is a buffer; `ops` is set at export and never changes.
         if unsafe { (*buf.as_raw()).ops }.is_null() {
@@ -81,15 +87,21 @@ impl Entry {
     }
 
     /// Returns the attachment `ptr` points to, if it is an attachment of an exported buffer.
-    pub(crate) fn attachment<'a>(
+    ///
+    /// # Safety
+    ///
+    /// `ptr`, unless null or an error pointer, points to an attachment live for `'a`, made by
+    /// `dma_buf_dynamic_attach()`: what a C caller promises for the duration of the call.
+    pub(crate) unsafe fn attachment<'a>(
         &self,
         ptr: *mut bindings::dma_buf_attachment,
     ) -> Result<ExportedAttachment<'a>> {
         let ptr = self.valid("attachment", ptr)?;
-        // SAFETY: A C caller passes a live attachment, made by `dma_buf_dynamic_attach()`.
+        // SAFETY: `ptr` is a live attachment (the caller's guarantee).
         let dmabuf = unsafe { (*ptr.as_ptr()).dmabuf };
-        self.buffer(dmabuf)?;
-        // SAFETY: The attachment is live for the call and attached to an exported buffer.
+        // SAFETY: A live attachment's buffer is referenced as long as it is attached.
+        unsafe { self.buffer(dmabuf) }?;
+        // SAFETY: The attachment is live for `'a` and attached to an exported buffer.
         Ok(unsafe { ExportedAttachment::from_raw(ptr) })
     }
 

@@ -23,7 +23,13 @@ struct Wrapper {
 ///
 /// `ENOMEM`, or `EINVAL` for a table without DMA entries; the exporter's table is then still
 /// the caller's.
-pub(crate) fn wrap(table: NonNull<bindings::sg_table>) -> Result<NonNull<bindings::sg_table>> {
+///
+/// # Safety
+///
+/// `table` is a table that an exporter mapped, with `nents` DMA entries.
+pub(crate) unsafe fn wrap(
+    table: NonNull<bindings::sg_table>,
+) -> Result<NonNull<bindings::sg_table>> {
     if !cfg!(CONFIG_DMABUF_DEBUG) {
         return Ok(table);
     }
@@ -36,13 +42,15 @@ pub(crate) fn wrap(table: NonNull<bindings::sg_table>) -> Result<NonNull<binding
         GFP_KERNEL,
     )?;
     let from = table.as_ptr();
-    // SAFETY: `from` is the exporter's mapped table; `nents` is its number of DMA entries.
+    // SAFETY: `from` is a mapped table (the caller's guarantee); `nents` is its number of DMA
+    // entries.
     let nents = unsafe { (*from).nents };
     // SAFETY: `copy` is an empty table, which `sg_alloc_table()` fills in.
     to_result(unsafe { bindings::sg_alloc_table(&mut wrapper.copy, nents, bindings::GFP_KERNEL) })?;
     // SAFETY: Both tables have `nents` entries: the copy was just allocated with as many, and
-    // the first `nents` entries of the original are its DMA entries. The copy's entries are
-    // zeroed (no page, offset or length) and get the DMA address and length only.
+    // the first `nents` entries of the original are its DMA entries (the caller's guarantee).
+    // The copy's entries are zeroed (no page, offset or length) and get the DMA address and
+    // length only, the length being `length` itself where there is no separate DMA length.
     unsafe {
         let mut to = wrapper.copy.sgl;
         let mut from = (*from).sgl;
@@ -51,6 +59,10 @@ pub(crate) fn wrap(table: NonNull<bindings::sg_table>) -> Result<NonNull<binding
             #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
             {
                 (*to).dma_length = (*from).dma_length;
+            }
+            #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
+            {
+                (*to).length = (*from).length;
             }
             to = bindings::sg_next(to);
             from = bindings::sg_next(from);
@@ -80,12 +92,16 @@ pub(crate) unsafe fn unwrap(table: NonNull<bindings::sg_table>) -> NonNull<bindi
 
 /// With `CONFIG_DMA_API_DEBUG`, reports a mapping whose DMA segments are not page aligned,
 /// which importers may rely on.
-pub(crate) fn check_alignment(table: NonNull<bindings::sg_table>) {
+///
+/// # Safety
+///
+/// `table` is a mapped table with `nents` DMA entries.
+pub(crate) unsafe fn check_alignment(table: NonNull<bindings::sg_table>) {
     if !cfg!(CONFIG_DMA_API_DEBUG) {
         return;
     }
-    let page_mask = kernel::page::PAGE_SIZE - 1;
-    // SAFETY: `table` is a mapped table with `nents` DMA entries.
+    let page_mask = u64::try_from(kernel::page::PAGE_SIZE - 1).unwrap_or(u64::MAX);
+    // SAFETY: `table` is a mapped table with `nents` DMA entries (the caller's guarantee).
     unsafe {
         let mut sg = (*table.as_ptr()).sgl;
         for _ in 0..(*table.as_ptr()).nents {
@@ -94,8 +110,9 @@ pub(crate) fn check_alignment(table: NonNull<bindings::sg_table>) {
             let len = (*sg).dma_length;
             #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
             let len = (*sg).length;
-            let misaligned = usize::try_from(addr).map_or(true, |a| a & page_mask != 0)
-                || usize::try_from(len).map_or(true, |l| l & page_mask != 0);
+            // `dma_addr_t` is 32 bits on some configurations, 64 on this one.
+            #[allow(clippy::useless_conversion)]
+            let misaligned = (u64::from(addr) | u64::from(len)) & page_mask != 0;
             if misaligned {
                 pr_debug!("addr {:#x} or len {:#x} is not page aligned!\n", addr, len);
                 break;

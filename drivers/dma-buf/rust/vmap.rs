@@ -7,6 +7,7 @@
 //! exporter, the others get the same address, and the last `vunmap` gives it back.
 
 use crate::ops::ExporterOps;
+use core::ptr::NonNull;
 use kernel::{bindings, dma_buf::DmaBuf, dma_resv::ResvGuard, prelude::*};
 
 /// Returns a cleared (null, system memory) mapping.
@@ -15,6 +16,7 @@ pub(crate) fn cleared() -> bindings::iosys_map {
     unsafe { core::mem::zeroed() }
 }
 
+/// Returns whether `map` has no address.
 fn is_null(map: &bindings::iosys_map) -> bool {
     // SAFETY: `is_iomem` says which member of the address union is in use.
     unsafe {
@@ -26,6 +28,7 @@ fn is_null(map: &bindings::iosys_map) -> bool {
     }
 }
 
+/// Returns whether `a` and `b` are the same address in the same address space.
 fn is_equal(a: &bindings::iosys_map, b: &bindings::iosys_map) -> bool {
     if a.is_iomem != b.is_iomem {
         return false;
@@ -40,21 +43,37 @@ fn is_equal(a: &bindings::iosys_map, b: &bindings::iosys_map) -> bool {
     }
 }
 
-/// The buffer's shared mapping and its count of users.
+/// The buffer's shared mapping and its count of users, read and written through the buffer
+/// while its reservation lock is held: no reference to either field is kept, so a caller's
+/// `map` may even be the buffer's own `vmap_ptr`.
 struct Shared<'a> {
-    counter: &'a mut u32,
-    map: &'a mut bindings::iosys_map,
+    buf: &'a DmaBuf,
 }
 
-fn shared<'a>(buf: &'a DmaBuf, _held: &'a ResvGuard<'_>) -> Shared<'a> {
-    let raw = buf.as_raw();
-    // SAFETY: Both fields are protected by the buffer's reservation lock, held for `'a`
-    // (`_held`), and nothing else borrows them while it is.
-    unsafe {
-        Shared {
-            counter: &mut (*raw).vmapping_counter,
-            map: &mut (*raw).vmap_ptr,
-        }
+impl<'a> Shared<'a> {
+    /// The state of `buf`, whose lock `_held` proves held for `'a`.
+    fn of(buf: &'a DmaBuf, _held: &'a ResvGuard<'_>) -> Self {
+        Self { buf }
+    }
+
+    fn count(&self) -> u32 {
+        // SAFETY: The field is protected by the reservation lock, held for `'a`.
+        unsafe { (*self.buf.as_raw()).vmapping_counter }
+    }
+
+    fn set_count(&self, count: u32) {
+        // SAFETY: As in `count`; no reference to the field exists.
+        unsafe { (*self.buf.as_raw()).vmapping_counter = count };
+    }
+
+    fn map(&self) -> bindings::iosys_map {
+        // SAFETY: As in `count`.
+        unsafe { (*self.buf.as_raw()).vmap_ptr }
+    }
+
+    fn set_map(&self, map: bindings::iosys_map) {
+        // SAFETY: As in `set_count`.
+        unsafe { (*self.buf.as_raw()).vmap_ptr = map };
     }
 }
 
@@ -69,16 +88,16 @@ pub(crate) fn vmap(buf: &DmaBuf, held: &ResvGuard<'_>) -> Result<bindings::iosys
     if !ops.can_vmap() {
         return Err(EINVAL);
     }
-    let shared = shared(buf, held);
-    if *shared.counter > 0 {
+    let shared = Shared::of(buf, held);
+    if shared.count() > 0 {
         // A mapping in use is never null; the C core stops the kernel if it is.
-        if kernel::warn_on!(is_null(shared.map)) {
+        if kernel::warn_on!(is_null(&shared.map())) {
             return Err(EINVAL);
         }
-        *shared.counter = shared.counter.checked_add(1).ok_or(EOVERFLOW)?;
-        return Ok(*shared.map);
+        shared.set_count(shared.count().checked_add(1).ok_or(EOVERFLOW)?);
+        return Ok(shared.map());
     }
-    if kernel::warn_on!(!is_null(shared.map)) {
+    if kernel::warn_on!(!is_null(&shared.map())) {
         return Err(EINVAL);
     }
     let mut map = cleared();
@@ -86,27 +105,41 @@ pub(crate) fn vmap(buf: &DmaBuf, held: &ResvGuard<'_>) -> Result<bindings::iosys
         kernel::do_once_lite! { kernel::warn_on!(true); }
         return Err(e);
     }
-    *shared.map = map;
-    *shared.counter = 1;
+    shared.set_map(map);
+    shared.set_count(1);
     Ok(map)
 }
 
 /// Gives back a mapping [`vmap`] returned (`dma_buf_vunmap()`), locked.
 ///
+/// The last user's `map` goes to the exporter's `vunmap`, which may clear it (DRM's does).
+///
 /// # Errors
 ///
 /// `EINVAL` if `map` is not the buffer's mapping in use (the C core stops the kernel).
-pub(crate) fn vunmap(buf: &DmaBuf, map: &mut bindings::iosys_map, held: &ResvGuard<'_>) -> Result {
-    let shared = shared(buf, held);
-    if is_null(shared.map) || *shared.counter == 0 || !is_equal(shared.map, map) {
+///
+/// # Safety
+///
+/// `map` is valid for reads and writes for the call; it may be the buffer's own `vmap_ptr`.
+pub(crate) unsafe fn vunmap(
+    buf: &DmaBuf,
+    map: NonNull<bindings::iosys_map>,
+    held: &ResvGuard<'_>,
+) -> Result {
+    let shared = Shared::of(buf, held);
+    let count = shared.count();
+    // SAFETY: `map` is valid for reads (the caller's guarantee); it is copied, not borrowed.
+    let given = unsafe { map.read() };
+    if count == 0 || is_null(&shared.map()) || !is_equal(&shared.map(), &given) {
         return Err(EINVAL);
     }
-    *shared.counter -= 1;
-    if *shared.counter == 0 {
+    shared.set_count(count - 1);
+    if count == 1 {
         if let Some(ops) = ExporterOps::of(buf) {
-            ops.vunmap(map, held);
+            // SAFETY: `map` is valid for reads and writes (the caller's guarantee).
+            unsafe { ops.vunmap(map, held) };
         }
-        *shared.map = cleared();
+        shared.set_map(cleared());
     }
     Ok(())
 }

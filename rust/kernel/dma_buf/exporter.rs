@@ -67,8 +67,8 @@ impl ExportedAttachment<'_> {
 
     /// Returns the importing device.
     pub fn device(&self) -> &Device {
-        // SAFETY: The attachment is valid (type invariant) and holds a reference to its device
-        // for as long as it is attached.
+        // SAFETY: The attachment is valid (type invariant); its importer keeps the device alive
+        // for as long as it is attached (the attach contract).
         unsafe { Device::from_raw((*self.raw.as_ptr()).dev) }
     }
 
