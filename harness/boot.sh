@@ -22,7 +22,8 @@ rm -f "$console"
 
 # 2 GiB of huge pages for udmabuf's hugetlb cases, on top of the guest's own 2 GiB.
 # KUnit runs at boot for the tests only; the demonstration boots straight to its job.
-kunit=
+# The test boots also record the dma_buf trace events from the start, KUnit included.
+kunit=trace_event=dma_buf:*
 [ "$job" = test ] || kunit=kunit.enable=0
 append="$kunit console=ttyS0 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
  rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose

@@ -122,6 +122,12 @@ def collect(out, cores):
         rows += [(core, *r) for r in kunit(console)]
         for tap in sorted(res.glob("kselftest-*.tap")):
             rows += [(core, *r) for r in kselftest(tap, tap.stem.removeprefix("kselftest-"))]
+        trace = res / "trace-dma_buf.tap"
+        if trace.exists():
+            rows += [(core, *r) for r in tap_file(trace, "trace:dma_buf")]
+        else:
+            rows.append((core, "trace:dma_buf", "ran", "fail"))
+            problems.append(f"{core}: the trace event check did not run")
         results_json = res / "igt" / "results.json"
         if results_json.exists():
             rows += [(core, *r) for r in igt(results_json)]

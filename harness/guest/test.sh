@@ -12,6 +12,28 @@ step() { echo "dmabuf-rs guest: $*"; }
 
 modprobe vgem || step "modprobe vgem failed: the vgem tests will skip"
 
+# The dma_buf trace events, recorded since boot (trace_event=dma_buf:*): the KUnit suites use
+# every traced function, so each event must have fired, whichever core emits it.
+trace_events() {
+	T=/sys/kernel/tracing
+	mountpoint -q $T || mount -t tracefs tracefs $T
+	echo 0 >$T/tracing_on
+	set -- dma_buf_export dma_buf_fd dma_buf_get dma_buf_put dma_buf_dynamic_attach \
+		dma_buf_detach dma_buf_mmap_internal dma_buf_mmap
+	echo "TAP version 13"
+	echo "1..$#"
+	n=0
+	for e in "$@"; do
+		n=$((n + 1))
+		c=$(grep -c " $e: " $T/trace)
+		if [ "$c" -gt 0 ]; then echo "ok $n $e"; else echo "not ok $n $e"; fi
+		echo "# $c event(s)"
+	done
+	echo >$T/trace
+}
+step "trace events"
+trace_events >"$R/trace-dma_buf.tap" 2>&1
+
 # kselftest SUITE BINARY [ARGS]: a kselftest binary's TAP into kselftest-SUITE.tap.
 kselftest() {
 	suite=$1; shift
