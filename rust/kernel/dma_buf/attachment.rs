@@ -104,6 +104,9 @@ impl<T: Importer> ImporterOps<T> {
 pub struct Attachment<K: Kind = Static> {
     raw: NonNull<bindings::dma_buf_attachment>,
     buf: ARef<DmaBuf>,
+    /// The importing device, kept alive as long as the attachment (the core and the exporter
+    /// use `attach->dev` until detach).
+    _dev: ARef<Device>,
     pins: Atomic<u32>,
     _data: K::Data,
 }
@@ -126,7 +129,7 @@ impl Attachment<Static> {
         // reservation lock: a caller holding it through another handle would deadlock, which
         // lockdep reports, but nothing is corrupted.)
         let raw = from_err_ptr(unsafe { bindings::dma_buf_attach(buf.as_raw(), dev.as_raw()) })?;
-        Self::from_parts(raw, buf, ())
+        Self::from_parts(raw, buf, dev, ())
     }
 }
 
@@ -149,7 +152,7 @@ impl<T: Importer> Attachment<Dynamic<T>> {
                 priv_ptr.cast_mut().cast(),
             )
         })?;
-        Self::from_parts(raw, buf, data)
+        Self::from_parts(raw, buf, dev, data)
     }
 
     /// Returns the importer.
@@ -162,6 +165,7 @@ impl<K: Kind> Attachment<K> {
     fn from_parts(
         raw: *mut bindings::dma_buf_attachment,
         buf: ARef<DmaBuf>,
+        dev: &Device,
         data: K::Data,
     ) -> Result<Self> {
         let raw = NonNull::new(raw).ok_or(EINVAL)?;
@@ -169,6 +173,7 @@ impl<K: Kind> Attachment<K> {
         Ok(Self {
             raw,
             buf,
+            _dev: dev.into(),
             pins: Atomic::new(0),
             _data: data,
         })
