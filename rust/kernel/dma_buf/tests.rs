@@ -16,23 +16,26 @@ mod cases {
         dma_buf::{
             export, Attachment, DmaBuf, Dynamic, ExportedAttachment, Exporter, Importer, SgTable,
         },
-        dma_resv::{Resv, ResvGuard},
+        dma_fence::{Fence, SoftFence},
+        dma_resv::{Resv, ResvGuard, Usage},
         faux,
         fs::file::FileDescriptorReservation,
         mm::virt::VmaNew,
         page::{BorrowedPage, Page, PAGE_SIZE},
         prelude::*,
+        scatterlist::SGTable,
         sync::{
             aref::ARef,
             ww_mutex::{AcquireCtx, Class},
-            Arc,
+            Arc, Completion,
         },
+        time::{delay::fsleep, Delta},
         uaccess::{UserPtr, UserSlice},
-        ThisModule,
+        workqueue, ThisModule,
     };
     use core::{
         ptr::NonNull,
-        sync::atomic::{AtomicU32, Ordering::Relaxed},
+        sync::atomic::{AtomicI32, AtomicU32, Ordering::Relaxed},
     };
 
     const PAGES: usize = 4;
@@ -55,6 +58,24 @@ mod cases {
         vunmap: AtomicU32,
         mmap: AtomicU32,
         released: AtomicU32,
+        /// Errors to return instead of doing the operation (0: none).
+        fail_attach: AtomicI32,
+        fail_pin: AtomicI32,
+        fail_map: AtomicI32,
+        fail_begin: AtomicI32,
+        fail_end: AtomicI32,
+    }
+
+    /// Returns the error injected in `knob`, if any.
+    fn injected(knob: &AtomicI32) -> Result {
+        match knob.load(Relaxed) {
+            0 => Ok(()),
+            errno => Err(Error::from_errno(errno)),
+        }
+    }
+
+    fn inject(knob: &AtomicI32, error: Error) {
+        knob.store(error.to_errno(), Relaxed);
     }
 
     fn count(c: &AtomicU32) -> u32 {
@@ -139,6 +160,7 @@ mod cases {
     #[vtable]
     impl Exporter for TestExporter {
         fn attach(&self, attach: &ExportedAttachment<'_>) -> Result {
+            injected(&self.calls.fail_attach)?;
             self.calls.attach.fetch_add(1, Relaxed);
             if attach.peer2peer() {
                 self.calls.attach_p2p.fetch_add(1, Relaxed);
@@ -155,6 +177,7 @@ mod cases {
 
         fn pin(&self, _attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Result {
             held.resv().assert_held();
+            injected(&self.calls.fail_pin)?;
             self.calls.pin.fetch_add(1, Relaxed);
             Ok(())
         }
@@ -171,6 +194,7 @@ mod cases {
             held: &ResvGuard<'_>,
         ) -> Result<KBox<SgTable>> {
             held.resv().assert_held();
+            injected(&self.calls.fail_map)?;
             let mut borrowed = KVec::with_capacity(PAGES, GFP_KERNEL)?;
             for page in self.backing.pages.iter() {
                 // SAFETY: The page belongs to the exporter's memory, alive as long as `self`.
@@ -199,11 +223,13 @@ mod cases {
         }
 
         fn begin_cpu_access(&self, _dir: DataDirection) -> Result {
+            injected(&self.calls.fail_begin)?;
             self.calls.begin.fetch_add(1, Relaxed);
             Ok(())
         }
 
         fn end_cpu_access(&self, _dir: DataDirection) -> Result {
+            injected(&self.calls.fail_end)?;
             self.calls.end.fetch_add(1, Relaxed);
             Ok(())
         }
@@ -697,6 +723,350 @@ mod cases {
         unsafe { bindings::flush_delayed_fput() };
         // The forwarder's reference to the inner buffer went with the outer buffer.
         release(inner, &calls);
+        Ok(())
+    }
+
+    /// Returns the number of bytes a mapping covers.
+    fn mapped_bytes(table: &SGTable) -> Result<usize> {
+        let mut total = 0usize;
+        for entry in table.iter() {
+            total += usize::try_from(entry.dma_len())?;
+        }
+        Ok(total)
+    }
+
+    #[test]
+    fn every_dynamic_importer_is_told_of_invalidation() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let mut counters = KVec::new();
+        let mut dynamic = KVec::new();
+        for _ in 0..3 {
+            let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+            let importer = TestImporter {
+                invalidations: invalidations.clone(),
+            };
+            dynamic.push(
+                Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer)?,
+                GFP_KERNEL,
+            )?;
+            counters.push(invalidations, GFP_KERNEL)?;
+        }
+        let fixed = Attachment::new(buf.clone(), reg.as_ref())?;
+        assert_eq!(count(&calls.attach), 4);
+
+        for _ in 0..2 {
+            buf.invalidate_mappings(&buf.resv().lock())?;
+        }
+        for c in counters.iter() {
+            assert_eq!(c.load(Relaxed), 2);
+        }
+
+        // A detached importer hears nothing more; the others do.
+        drop(dynamic.pop());
+        buf.invalidate_mappings(&buf.resv().lock())?;
+        let seen: KVec<u32> = {
+            let mut v = KVec::new();
+            for c in counters.iter() {
+                v.push(c.load(Relaxed), GFP_KERNEL)?;
+            }
+            v
+        };
+        assert_eq!(&seen[..], &[3, 3, 2]);
+
+        drop(dynamic);
+        drop(fixed);
+        assert_eq!(count(&calls.detach), 4);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    const ROUNDS: u32 = 100;
+
+    #[test]
+    fn importers_map_while_the_exporter_invalidates() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let mut workers = KVec::new();
+        for _ in 0..2 {
+            let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+            let importer = TestImporter {
+                invalidations: invalidations.clone(),
+            };
+            let mut attach = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer)?;
+            let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+            let good = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+            let (worker_done, worker_good) = (done.clone(), good.clone());
+            workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+                for _ in 0..ROUNDS {
+                    let locked = attach.lock();
+                    let mapped = locked.map(DataDirection::Bidirectional);
+                    if let Ok(mapping) = &mapped {
+                        if mapped_bytes(mapping.sg_table()) == Ok(SIZE) {
+                            worker_good.fetch_add(1, Relaxed);
+                        }
+                    }
+                    drop(mapped);
+                }
+                drop(attach);
+                worker_done.complete_all();
+            })?;
+            workers.push((done, good, invalidations), GFP_KERNEL)?;
+        }
+        // Invalidate while they map; each importer is attached until its worker ends, so it
+        // hears every invalidation made before that.
+        let mut made = 0u32;
+        for _ in 0..ROUNDS {
+            buf.invalidate_mappings(&buf.resv().lock())?;
+            made += 1;
+        }
+        for (done, good, invalidations) in workers.iter() {
+            done.wait_for_completion();
+            assert_eq!(good.load(Relaxed), ROUNDS);
+            assert!(invalidations.load(Relaxed) <= made);
+        }
+        assert_eq!(count(&calls.map), 2 * ROUNDS);
+        assert_eq!(count(&calls.unmap), 2 * ROUNDS);
+        assert_eq!(count(&calls.detach), 2);
+        assert!(!buf.resv().is_locked());
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn failed_map_releases_the_pin_of_a_static_importer() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let mut attach = Attachment::new(buf.clone(), reg.as_ref())?;
+        inject(&calls.fail_map, ENOSPC);
+        assert!(matches!(attach.lock().map(DataDirection::ToDevice), Err(e) if e == ENOSPC));
+        assert_eq!((count(&calls.pin), count(&calls.unpin)), (1, 1));
+        assert_eq!(count(&calls.map), 0);
+
+        // Once the exporter maps again, so does the importer.
+        calls.fail_map.store(0, Relaxed);
+        drop(attach.map_unlocked(DataDirection::ToDevice)?);
+        assert_eq!((count(&calls.pin), count(&calls.unpin)), (2, 2));
+        drop(attach);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn failed_pin_fails_a_static_map() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let attach = Attachment::new(buf.clone(), reg.as_ref())?;
+        inject(&calls.fail_pin, ENOMEM);
+        assert!(matches!(attach.map_unlocked(DataDirection::FromDevice), Err(e) if e == ENOMEM));
+        // The exporter was not asked to map, nor to unpin what it did not pin.
+        assert_eq!(
+            (count(&calls.pin), count(&calls.map), count(&calls.unpin)),
+            (0, 0, 0)
+        );
+        drop(attach);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    /// Adds an unsignaled fence of `usage` to `buf` and signals it after `ms` milliseconds from
+    /// another thread.
+    fn fence_signaled_later(buf: &DmaBuf, usage: Usage, ms: i64) -> Result<ARef<Fence>> {
+        let fence = SoftFence::new()?;
+        {
+            let mut held = buf.resv().lock();
+            held.reserve_fences(1)?;
+            held.add_fence(&fence, usage)?;
+        }
+        let shared = fence.get();
+        workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            fsleep(Delta::from_millis(ms));
+            fence.signal();
+        })?;
+        Ok(shared)
+    }
+
+    #[test]
+    fn static_importers_wait_for_kernel_fences() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let fence = fence_signaled_later(&buf, Usage::Kernel, 2000)?;
+
+        // A dynamic importer waits itself: its mapping comes back at once.
+        let importer = TestImporter {
+            invalidations: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
+        };
+        let mut dynamic = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer)?;
+        drop(dynamic.lock().map(DataDirection::ToDevice)?);
+        assert!(!fence.is_signaled());
+
+        // A static importer's mapping waits for the buffer's kernel work.
+        let fixed = Attachment::new(buf.clone(), reg.as_ref())?;
+        drop(fixed.map_unlocked(DataDirection::ToDevice)?);
+        assert!(fence.is_signaled());
+
+        drop((dynamic, fixed));
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn cpu_writes_wait_for_readers_and_cpu_reads_do_not() -> Result {
+        let (buf, calls) = new_buffer()?;
+        let reader = fence_signaled_later(&buf, Usage::Read, 2000)?;
+
+        // Reading with the CPU waits for writers only.
+        buf.begin_cpu_access(DataDirection::FromDevice)?.end()?;
+        assert!(!reader.is_signaled());
+
+        // Writing waits for the reader too.
+        buf.begin_cpu_access(DataDirection::ToDevice)?.end()?;
+        assert!(reader.is_signaled());
+        assert_eq!((count(&calls.begin), count(&calls.end)), (2, 2));
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn cpu_access_errors_come_from_the_exporter() -> Result {
+        let (buf, calls) = new_buffer()?;
+        inject(&calls.fail_begin, EAGAIN);
+        assert!(matches!(buf.begin_cpu_access(DataDirection::ToDevice), Err(e) if e == EAGAIN));
+        assert_eq!((count(&calls.begin), count(&calls.end)), (0, 0));
+
+        calls.fail_begin.store(0, Relaxed);
+        inject(&calls.fail_end, EIO);
+        let access = buf.begin_cpu_access(DataDirection::ToDevice)?;
+        assert_eq!(access.end(), Err(EIO));
+        assert_eq!((count(&calls.begin), count(&calls.end)), (1, 0));
+        calls.fail_end.store(0, Relaxed);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn an_attachment_keeps_its_buffer() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let attach = Attachment::new(buf, reg.as_ref())?;
+        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
+        unsafe { bindings::flush_delayed_fput() };
+        // The importer's handle was the last one but the attachment's: still there.
+        assert_eq!(count(&calls.released), 0);
+        let mapping = attach.map_unlocked(DataDirection::Bidirectional)?;
+        assert_eq!(mapped_bytes(mapping.sg_table())?, SIZE);
+        drop(mapping);
+        drop(attach);
+        // SAFETY: As above.
+        unsafe { bindings::flush_delayed_fput() };
+        assert_eq!(count(&calls.released), 1);
+        assert_eq!(count(&calls.detach), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_refused_attach_leaves_nothing_attached() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        inject(&calls.fail_attach, EBUSY);
+        assert!(matches!(Attachment::new(buf.clone(), reg.as_ref()), Err(e) if e == EBUSY));
+        let importer = TestImporter {
+            invalidations: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
+        };
+        assert!(matches!(
+            Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer),
+            Err(e) if e == EBUSY
+        ));
+        assert_eq!((count(&calls.attach), count(&calls.detach)), (0, 0));
+
+        // Nothing was left on the buffer's list: an invalidation reaches only a later one.
+        calls.fail_attach.store(0, Relaxed);
+        let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+        let importer = TestImporter {
+            invalidations: invalidations.clone(),
+        };
+        let attach = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer)?;
+        buf.invalidate_mappings(&buf.resv().lock())?;
+        assert_eq!(invalidations.load(Relaxed), 1);
+        drop(attach);
+        assert_eq!((count(&calls.attach), count(&calls.detach)), (1, 1));
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn each_mapping_of_a_static_importer_pins() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let mut attach = Attachment::new(buf.clone(), reg.as_ref())?;
+        {
+            let locked = attach.lock();
+            let first = locked.map(DataDirection::ToDevice)?;
+            let second = locked.map(DataDirection::FromDevice)?;
+            assert_eq!((count(&calls.map), count(&calls.pin)), (2, 2));
+            drop(first);
+            assert_eq!((count(&calls.unmap), count(&calls.unpin)), (1, 1));
+            assert_eq!(mapped_bytes(second.sg_table())?, SIZE);
+            drop(second);
+            assert_eq!((count(&calls.unmap), count(&calls.unpin)), (2, 2));
+        }
+        drop(attach);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn importers_share_one_kernel_mapping() -> Result {
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let mut one = Attachment::new(buf.clone(), reg.as_ref())?;
+        let other = Attachment::new(buf.clone(), reg.as_ref())?;
+        let unlocked = other.buffer().vmap_unlocked()?;
+        unlocked.write(0, &[0x5a])?;
+        {
+            let locked = one.lock();
+            let map = locked.vmap()?;
+            let mut byte = [0u8];
+            map.read(0, &mut byte)?;
+            assert_eq!(byte, [0x5a]);
+            assert_eq!(count(&calls.vmap), 1);
+        }
+        // The first user is still there: the mapping stays.
+        assert_eq!(count(&calls.vunmap), 0);
+        drop(unlocked);
+        assert_eq!(count(&calls.vunmap), 1);
+
+        // A later vmap asks the exporter again.
+        drop(buf.vmap_unlocked()?);
+        assert_eq!((count(&calls.vmap), count(&calls.vunmap)), (2, 2));
+        drop((one, other));
+        release(buf, &calls);
+        Ok(())
+    }
+
+    #[test]
+    fn an_exporter_without_optional_ops() -> Result {
+        let reg = device()?;
+        let buf = export(
+            module(),
+            c"rust-minimal",
+            Ok::<_, Error>(Unmappable),
+            SIZE,
+            bindings::O_RDWR,
+        )?;
+        // No pin: not dynamic, and a static map is not pinned (the exporter's error comes
+        // back as it is).
+        assert!(!buf.is_dynamic());
+        let attach = Attachment::new(buf.clone(), reg.as_ref())?;
+        assert!(matches!(
+            attach.map_unlocked(DataDirection::ToDevice),
+            Err(e) if e == EOPNOTSUPP
+        ));
+        // No vmap: refused.
+        assert!(matches!(buf.vmap_unlocked(), Err(e) if e == EINVAL));
+        // No CPU access callbacks: nothing to prepare, so it succeeds.
+        buf.begin_cpu_access(DataDirection::Bidirectional)?.end()?;
+        drop(attach);
         Ok(())
     }
 }
