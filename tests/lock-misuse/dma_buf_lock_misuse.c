@@ -339,11 +339,70 @@ static void misuse_bad_pointers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
 }
 
+/* A detach that names another buffer is refused: the attachment stays with its own. */
+static void misuse_detach_from_other_buffer(struct kunit *test)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dyn_attach(test);
+	struct misuse_exporter *exp2;
+	struct dma_buf *other;
+
+	exp2 = kzalloc_obj(*exp2);
+	KUNIT_ASSERT_NOT_NULL(test, exp2);
+	info.ops = &misuse_ops;
+	info.size = PAGE_SIZE;
+	info.flags = O_RDWR;
+	info.priv = exp2;
+	other = dma_buf_export(&info);
+	if (IS_ERR(other))
+		kfree(exp2);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, other);
+
+	dma_buf_detach(other, a);
+	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 0);
+	KUNIT_EXPECT_EQ(test, exp2->detach, 0);
+
+	/* Still on its own buffer's list. */
+	dma_resv_lock(ctx->buf->resv, NULL);
+	dma_buf_invalidate_mappings(ctx->buf);
+	dma_resv_unlock(ctx->buf->resv);
+	KUNIT_EXPECT_EQ(test, ctx->invalidations, 1);
+
+	dma_buf_detach(ctx->buf, a);
+	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
+	dma_buf_put(other);
+}
+
+/* The shared kernel mapping counts its users, from C as from Rust. */
+static void misuse_vmap_is_counted(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct iosys_map first, second, wrong;
+
+	dma_resv_lock(ctx->buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &first), 0);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &second), 0);
+	KUNIT_EXPECT_TRUE(test, iosys_map_is_equal(&first, &second));
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+
+	/* Not the buffer's mapping: refused, the count is unchanged. */
+	iosys_map_set_vaddr(&wrong, ctx);
+	dma_buf_vunmap(ctx->buf, &wrong);
+	dma_buf_vunmap(ctx->buf, &first);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 0);
+	dma_buf_vunmap(ctx->buf, &second);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
+	dma_resv_unlock(ctx->buf->resv);
+}
+
 static struct kunit_case misuse_cases[] = {
 	KUNIT_CASE(misuse_rules_followed),
 	KUNIT_CASE(misuse_locked_without_lock),
 	KUNIT_CASE(misuse_unlocked_with_lock),
 	KUNIT_CASE(misuse_bad_pointers),
+	KUNIT_CASE(misuse_detach_from_other_buffer),
+	KUNIT_CASE(misuse_vmap_is_counted),
 	{}
 };
 
