@@ -88,6 +88,99 @@ def igt(path):
     return rows
 
 
+# i915's mock selftests, from the dmesg excerpt that test.sh writes to i915-mock.log. The
+# kernel prints (drivers/gpu/drm/i915/selftests/i915_selftest.c):
+#   i915: Performing mock selftests with st_random_seed=0x... st_timeout=500   (l. 244)
+#   i915: Running <group>                          a group of i915_mock_selftests.h (l. 278)
+#   i915: Running <caller>/<subtest>               a subtest of that group (l. 515)
+#   i915/<caller>: <subtest> failed with error <e>   (l. 520); the whole run stops there
+#   i915/<caller>: setup failed for <subtest>        (l. 510; cannot happen for mock tests)
+# <caller> is the C function of the group (i915_gem_dmabuf_mock_selftests). No line says
+# pass or skip: a subtest passed when the run went on past it. test.sh appends the module
+# parameter mock_selftests: -25 (-ENOTTY) when every enabled test passed, otherwise the
+# first error (-4 when the timeout interrupted the run), "none" when i915 did not load.
+I915_PERFORMING = re.compile(r"\bi915: Performing mock selftests\b")
+I915_RUNNING = re.compile(r"\bi915: Running (\S+)\s*$")
+I915_FAILED = re.compile(r"\bi915/(\S+): (\S+) failed with error (-?\d+)")
+I915_SETUP_FAILED = re.compile(r"\bi915/(\S+): setup failed for (\S+)")
+I915_VERDICT = re.compile(r"^# mock_selftests=(\S+)")
+I915_ENOTTY = -25
+# The subtests a group must report when it runs (i915_gem_dmabuf_mock_selftests() in
+# gem/selftests/i915_gem_dmabuf.c): a missing one fails, or is skipped after a failure.
+I915_EXPECTED = {
+    "dmabuf": [
+        "igt_dmabuf_export",
+        "igt_dmabuf_import_self",
+        "igt_dmabuf_import",
+        "igt_dmabuf_import_ownership",
+        "igt_dmabuf_export_vmap",
+    ],
+}
+
+
+def i915_mock(path, suite="i915:mock"):
+    """Rows (suite, "<group>/<subtest>", result) of i915's mock selftests, and problems.
+
+    A group without subtests (sanitycheck, uncore) is one row "<group>". A missing log, a
+    module that did not load or a run that never started is one failed row `ran`.
+    """
+    def not_run(why):
+        return [(suite, "ran", "fail")], [f"i915 mock selftests: {why} ({path})"]
+
+    if not path.exists():
+        return not_run("no log, they did not run")
+    started, verdict, group = False, None, None
+    tests = []  # [group, row name, result], in the order they started
+    index = {}  # (caller, subtest) -> position in tests
+    for raw in path.read_text(errors="replace").splitlines():
+        line = TIMESTAMP.sub("", raw.rstrip())
+        if m := I915_VERDICT.match(line):
+            verdict = m.group(1)
+        elif I915_PERFORMING.search(line):
+            started = True
+        elif m := I915_RUNNING.search(line):
+            caller, _, sub = m.group(1).partition("/")
+            if sub:
+                index[(caller, sub)] = len(tests)
+                tests.append([group, f"{group}/{sub}", "pass"])
+            else:
+                group = caller
+                tests.append([group, group, "pass"])
+        elif m := I915_FAILED.search(line) or I915_SETUP_FAILED.search(line):
+            i = index.get((m.group(1), m.group(2)))
+            if i is not None:
+                tests[i][2] = "fail"
+    if verdict is None:
+        return not_run("no verdict, the job did not finish")
+    if not re.fullmatch(r"-?\d+", verdict):
+        return not_run(f"i915 did not load (mock_selftests={verdict})")
+    if not started:
+        return not_run("i915 loaded but never started them")
+
+    err, problems = int(verdict), []
+    if err != I915_ENOTTY:
+        problems.append(f"i915 mock selftests ended with error {err} ({path})")
+        if tests and not any(t[2] == "fail" for t in tests):
+            # Interrupted (-EINTR from the timeout) or a group failed outside its subtests
+            # (mock_gem_device() returning NULL gives -ENOMEM): blame the last one started.
+            tests[-1][2] = "fail"
+    # A group's own row is kept only when it has no subtest rows, or when it failed.
+    with_subtests = {g for g, name, _ in tests if name != g}
+    rows = [(suite, name, result) for g, name, result in tests
+            if name != g or g not in with_subtests or result == "fail"]
+    seen = {name for _, name, _ in rows}
+    for g in sorted({t[0] for t in tests} & I915_EXPECTED.keys()):
+        for sub in I915_EXPECTED[g]:
+            if f"{g}/{sub}" not in seen:
+                # After a failure the rest of the run is skipped; otherwise the subtest is
+                # gone (renamed?) and the expectations need an update.
+                rows.append((suite, f"{g}/{sub}", "skip" if problems else "fail"))
+                problems.append(f"i915 mock selftest {g}/{sub} did not run ({path})")
+    if not rows:
+        return not_run("no selftest ran")
+    return rows, problems
+
+
 def splats(console):
     """The splats of a console log, and the number of expected lock-misuse warnings."""
     found, expected, in_misuse = [], 0, False
@@ -103,17 +196,22 @@ def splats(console):
     return found, expected
 
 
+def required_tap(core, path, suite, rows, problems):
+    """The rows of a TAP file that every run writes; a missing one is a failed `ran` row."""
+    if path.exists():
+        rows += [(core, *r) for r in tap_file(path, suite)]
+    else:
+        rows.append((core, suite, "ran", "fail"))
+        problems.append(f"{core}: {suite} did not run (no {path})")
+
+
 def collect(out, cores):
     rows, problems = [], []
     for core in cores:
         res = out / "results" / core
         log = out / f"console-{core}-test.log"
-        compile_fail = res / "compile-fail.tap"
-        if compile_fail.exists():
-            rows += [(core, *r) for r in tap_file(compile_fail, "build:compile-fail")]
-        else:
-            rows.append((core, "build:compile-fail", "ran", "fail"))
-            problems.append(f"{core}: the compile-fail checks did not run")
+        required_tap(core, res / "compile-fail.tap", "build:compile-fail", rows, problems)
+        required_tap(core, res / "build-exports.tap", "build:exports", rows, problems)
         if not log.exists():
             problems.append(f"{core}: no console log {log}")
             rows.append((core, "kernel", "booted", "fail"))
@@ -122,12 +220,10 @@ def collect(out, cores):
         rows += [(core, *r) for r in kunit(console)]
         for tap in sorted(res.glob("kselftest-*.tap")):
             rows += [(core, *r) for r in kselftest(tap, tap.stem.removeprefix("kselftest-"))]
-        trace = res / "trace-dma_buf.tap"
-        if trace.exists():
-            rows += [(core, *r) for r in tap_file(trace, "trace:dma_buf")]
-        else:
-            rows.append((core, "trace:dma_buf", "ran", "fail"))
-            problems.append(f"{core}: the trace event check did not run")
+        i915_rows, i915_problems = i915_mock(res / "i915-mock.log")
+        rows += [(core, *r) for r in i915_rows]
+        problems += [f"{core}: {p}" for p in i915_problems]
+        required_tap(core, res / "trace-dma_buf.tap", "trace:dma_buf", rows, problems)
         results_json = res / "igt" / "results.json"
         if results_json.exists():
             rows += [(core, *r) for r in igt(results_json)]

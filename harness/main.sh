@@ -45,8 +45,10 @@ test)
 	rm -rf "$OUT/results"
 	# The compile-fail checks build against the tree as configured for each core in turn.
 	"$H/build.sh" c || exit 1
+	"$H/exports.sh" c || exit 1
 	"$H/compile_fail.sh" c || exit 1
 	"$H/build.sh" rust || exit 1
+	"$H/exports.sh" rust || exit 1
 	"$H/compile_fail.sh" rust || exit 1
 	"$H/test_modules.sh" rust || exit 1
 	"$H/userspace.sh" c || exit 1
@@ -66,6 +68,10 @@ compile-fail)
 	prepare
 	"$H/build.sh" "$CORE" || exit 1
 	"$H/compile_fail.sh" "$CORE" || exit 1
+	;;
+mutation)
+	prepare
+	"$H/mutation.sh" "${MUTATION:-end-cpu-access-wrong-errno}" || exit 1
 	;;
 collect)
 	in_root python3 "$H/collect.py" "$OUT" c rust
