@@ -17,7 +17,7 @@ patch=$TOP/tests/mutations/$name.patch
 
 M=$OUT/mutation/$name
 rm -rf "$M"
-mkdir -p "$M/results"
+mkdir -p "$M/results" "$M/logs"
 cp -r "$OUT/results/c" "$M/results/c"
 cp "$OUT/console-c-test.log" "$M/"
 
@@ -26,6 +26,10 @@ stage "mutation $name: applying $patch to the kernel tree"
 trap '"$TOP/harness/tree.sh" >/dev/null' EXIT
 patch -d "$KSRC" -p1 -s -f --no-backup-if-mismatch <"$patch" || die "$patch does not apply"
 "$TOP/harness/build.sh" rust || exit 1
+# The build-time checks too, so that every difference from the C core's results is the
+# mutation's doing.
+OUT=$M "$TOP/harness/exports.sh" rust || exit 1
+OUT=$M "$TOP/harness/compile_fail.sh" rust || exit 1
 "$TOP/harness/test_modules.sh" rust || exit 1
 OUT=$M "$TOP/harness/boot.sh" rust test || exit 1
 stage "mutation $name: results against the C core"
