@@ -133,6 +133,15 @@ impl Fence {
         self.wait_timeout(interruptible, max).map(|_| ())
     }
 
+    /// Iterates over the fences inside this one (`dma_fence_unwrap_for_each()`): the members
+    /// of a fence array or chain, recursively, or the fence itself if it is neither.
+    pub fn unwrapped(&self) -> Unwrapped<'_> {
+        Unwrapped {
+            cursor: bindings::dma_fence_unwrap::default(),
+            head: Some(self),
+        }
+    }
+
     /// Returns the always-signaled stub fence (`dma_fence_get_stub()`).
     pub fn stub() -> ARef<Fence> {
         // SAFETY: `dma_fence_get_stub()` returns the initialised stub fence with a new reference,
@@ -141,6 +150,48 @@ impl Fence {
             ARef::from_raw(NonNull::from(Fence::from_raw(
                 bindings::dma_fence_get_stub(),
             )))
+        }
+    }
+}
+
+/// An iterator over the fences inside a fence container, see [`Fence::unwrapped`].
+///
+/// Each fence comes with its own reference: walking a chain may drop links whose fences have
+/// signaled, so a fence returned earlier is not otherwise kept alive by the container.
+pub struct Unwrapped<'a> {
+    cursor: bindings::dma_fence_unwrap,
+    /// The container, until the walk has started.
+    head: Option<&'a Fence>,
+}
+
+impl Iterator for Unwrapped<'_> {
+    type Item = ARef<Fence>;
+
+    fn next(&mut self) -> Option<ARef<Fence>> {
+        let fence = match self.head.take() {
+            // SAFETY: `head` is referenced for `'a` and `cursor` is valid for writes.
+            Some(head) => unsafe {
+                bindings::dma_fence_unwrap_first(head.as_raw(), &mut self.cursor)
+            },
+            // SAFETY: `cursor` was set up by `dma_fence_unwrap_first()` and the walk has not
+            // ended; `dma_fence_unwrap_next()` keeps returning NULL once it has.
+            None if !self.cursor.chain.is_null() => unsafe {
+                bindings::dma_fence_unwrap_next(&mut self.cursor)
+            },
+            None => core::ptr::null_mut(),
+        };
+        // SAFETY: The returned fence is referenced by the cursor's current chain link for now;
+        // `ARef::from` takes a reference of its own.
+        NonNull::new(fence).map(|f| ARef::from(unsafe { Fence::from_raw(f.as_ptr()) }))
+    }
+}
+
+impl Drop for Unwrapped<'_> {
+    fn drop(&mut self) {
+        // The cursor holds a reference to the chain link it is on, dropped at the end of the
+        // walk: finish it.
+        if self.head.is_none() {
+            for _ in self.by_ref() {}
         }
     }
 }

@@ -56,8 +56,7 @@ pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Result {
     if !ops.can_mmap() {
         return Err(EINVAL);
     }
-    let pages = (vma.end() - vma.start()) >> PAGE_SHIFT;
-    let end = pgoff.checked_add(pages).ok_or(EOVERFLOW)?;
+    let end = pgoff.checked_add(pages(vma)).ok_or(EOVERFLOW)?;
     if end > buf.size() >> PAGE_SHIFT {
         return Err(EINVAL);
     }
@@ -70,4 +69,32 @@ pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Result {
     }
     trace!(dma_buf_mmap(buf));
     ops.mmap(vma)
+}
+
+/// Maps the buffer into `vma`, a mapping of its own file, from the mapping's page offset
+/// (`mmap()` on the dma-buf file).
+///
+/// # Errors
+///
+/// `EINVAL` if the exporter cannot map to userspace or the range runs past the buffer, or the
+/// exporter's error.
+pub(crate) fn mmap_file(buf: &DmaBuf, vma: &VmaNew) -> Result {
+    let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
+    if !ops.can_mmap() {
+        return Err(EINVAL);
+    }
+    // SAFETY: The mapping is being set up by the current task, which holds its mm's lock.
+    let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+    // `mmap()` has refused offsets whose end overflows already.
+    let end = pgoff.checked_add(pages(vma)).ok_or(EINVAL)?;
+    if end > buf.size() >> PAGE_SHIFT {
+        return Err(EINVAL);
+    }
+    trace!(dma_buf_mmap_internal(buf));
+    ops.mmap(vma)
+}
+
+/// Returns the number of pages of `vma` (`vma_pages()`).
+fn pages(vma: &VmaNew) -> usize {
+    (vma.end() - vma.start()) >> PAGE_SHIFT
 }

@@ -28,7 +28,7 @@ macro_rules! trace {
                     )
                 };
                 if cfg!(CONFIG_LOCKDEP) || enabled {
-                    $crate::trace::with_name_lock(buf, || {
+                    $crate::name::with_name(buf, |_| {
                         if enabled {
                             // SAFETY: The buffer is exported and its name lock is held, as the
                             // event's assignment of the name requires.
@@ -50,18 +50,6 @@ macro_rules! trace {
     }};
 }
 pub(crate) use trace;
-
-/// Runs `f` with the name lock of `buf` held.
-#[cfg(CONFIG_TRACEPOINTS)]
-pub(crate) fn with_name_lock(buf: &kernel::dma_buf::DmaBuf, f: impl FnOnce()) {
-    // SAFETY: `name_lock` is the initialised spinlock of an exported buffer.
-    let lock = unsafe { &raw mut (*buf.as_raw()).name_lock };
-    // SAFETY: `lock` is valid; it is released below, on the same task.
-    unsafe { kernel::bindings::spin_lock(lock) };
-    f();
-    // SAFETY: Taken above.
-    unsafe { kernel::bindings::spin_unlock(lock) };
-}
 
 /// Returns `name` as a NUL-terminated array of `N` bytes, for the `__tracepoint_check`
 /// section.

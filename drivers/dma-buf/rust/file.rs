@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The dma-buf file: its operations, called by the VFS for the file of each exported buffer,
+//! whose private data is the buffer.
+//!
+//! `dma-buf.c` makes the files (with `dma_buf_fops`, this table) and releases them; it tells
+//! a dma-buf file by its operations.
+
+use crate::{cpu_access, ioctl, name, poll};
+use kernel::{
+    bindings,
+    dma_buf::DmaBuf,
+    ffi::{c_int, c_long, c_uint, c_ulong},
+    mm::virt::VmaNew,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+};
+
+/// A `struct file_operations` that can be shared.
+#[repr(transparent)]
+pub(crate) struct FileOperations(bindings::file_operations);
+
+// SAFETY: The table is never written; it holds function pointers and a null module.
+unsafe impl Sync for FileOperations {}
+
+// The types are bindgen's, which this lint cannot see through; they are passed by pointer.
+#[expect(improper_ctypes)]
+extern "C" {
+    /// The file's release, in `dma-buf.c` with the buffer list it updates.
+    fn dma_buf_file_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int;
+}
+
+/// The operations of a dma-buf file (`dma_buf_fops`).
+#[export_name = "dma_buf_fops"]
+pub(crate) static DMA_BUF_FOPS: FileOperations = FileOperations(bindings::file_operations {
+    release: Some(dma_buf_file_release),
+    mmap: Some(mmap),
+    llseek: Some(llseek),
+    poll: Some(poll),
+    unlocked_ioctl: Some(ioctl),
+    #[cfg(CONFIG_COMPAT)]
+    compat_ioctl: Some(bindings::compat_ptr_ioctl),
+    show_fdinfo: Some(show_fdinfo),
+    ..pin_init::zeroed()
+});
+
+/// Returns the buffer of `file`, if it is a dma-buf file (`is_dma_buf_file()`).
+///
+/// # Safety
+///
+/// `file` is a file referenced for `'a`.
+unsafe fn buffer<'a>(file: *mut bindings::file) -> Option<&'a DmaBuf> {
+    // SAFETY: `file` is valid (see above); its operations never change.
+    if !core::ptr::eq(unsafe { (*file).f_op }, &DMA_BUF_FOPS.0) {
+        return None;
+    }
+    // SAFETY: A dma-buf file's private data is its exported buffer, which lives until the file's
+    // release, after its last reference.
+    Some(unsafe { DmaBuf::from_raw((*file).private_data.cast()) })
+}
+
+/// `mmap()`: maps the buffer from the mapping's page offset.
+///
+/// # Safety
+///
+/// Called by the VFS: `file` is referenced and `vma` is a new mapping of it, being set up.
+unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
+    // SAFETY: The VFS holds a reference to `file` for the call.
+    let Some(buf) = (unsafe { buffer(file) }) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: The mapping is being set up by this `mmap()`.
+    let vma = unsafe { VmaNew::from_raw(vma) };
+    match cpu_access::mmap_file(buf, vma) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `llseek()`: only the size can be found out, with `SEEK_END`, and `SEEK_SET` goes back to
+/// the start; the offset must be zero.
+///
+/// # Safety
+///
+/// Called by the VFS: `file` is referenced.
+unsafe extern "C" fn llseek(
+    file: *mut bindings::file,
+    offset: bindings::loff_t,
+    whence: c_int,
+) -> bindings::loff_t {
+    // SAFETY: The VFS holds a reference to `file` for the call.
+    let Some(buf) = (unsafe { buffer(file) }) else {
+        return EBADF.to_errno().into();
+    };
+    let base = match u32::try_from(whence) {
+        Ok(bindings::SEEK_END) => i64::try_from(buf.size()).unwrap_or(i64::MAX),
+        Ok(bindings::SEEK_SET) => 0,
+        _ => return EINVAL.to_errno().into(),
+    };
+    if offset != 0 {
+        return EINVAL.to_errno().into();
+    }
+    base
+}
+
+/// `poll()`: see [`poll`](crate::poll).
+///
+/// # Safety
+///
+/// Called by the VFS: `file` is referenced and `table` is null or the call's poll table.
+unsafe extern "C" fn poll(
+    file: *mut bindings::file,
+    table: *mut bindings::poll_table,
+) -> poll::PollEvents {
+    // SAFETY: The VFS holds a reference to `file` for the call; a dma-buf file's private data is
+    // its buffer (or null, which is refused).
+    let dmabuf = unsafe { (*file).private_data }.cast::<bindings::dma_buf>();
+    // SAFETY: `dmabuf`, when not null, is the file's exported buffer.
+    if dmabuf.is_null() || unsafe { (*dmabuf).resv }.is_null() {
+        return poll::EPOLLERR;
+    }
+    // SAFETY: The file's buffer, alive while the file is.
+    let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+    // SAFETY: `file` is the buffer's, referenced, and `table` the call's.
+    unsafe { poll::poll(buf, file, table) }
+}
+
+/// `unlocked_ioctl()`: see [`ioctl`](crate::ioctl).
+///
+/// # Safety
+///
+/// Called by the VFS: `file` is a referenced dma-buf file.
+unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: The VFS holds a reference to `file` for the call; a dma-buf file's private data is
+    // its buffer, alive while the file is.
+    let buf = unsafe { DmaBuf::from_raw((*file).private_data.cast()) };
+    match ioctl::ioctl(buf, cmd, arg) {
+        Ok(()) => 0,
+        // CAST: An errno, widened.
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// `show_fdinfo()`: the buffer's size, the file's references (without procfs' own), the
+/// exporter's name and the buffer's name, if it has one.
+///
+/// # Safety
+///
+/// Called by procfs: `m` is the seq_file being written and `file` a referenced dma-buf file.
+unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
+    // SAFETY: Procfs holds a reference to `file` for the call; a dma-buf file's private data is
+    // its buffer, alive while the file is.
+    let buf = unsafe { DmaBuf::from_raw((*file).private_data.cast()) };
+    // SAFETY: `m` is valid and written only by this call.
+    let seq = unsafe { SeqFile::from_raw(m) };
+    seq_print!(seq, "size:\t{}\n", buf.size());
+    // SAFETY: `file` is referenced; reading its count needs no lock.
+    let count = unsafe { bindings::file_count(file) };
+    seq_print!(seq, "count:\t{}\n", file_references(count));
+    seq_print!(seq, "exp_name:\t");
+    // SAFETY: The buffer is exported; its exporter's name is null or a static string.
+    let exp_name = unsafe { (*buf.as_raw()).exp_name };
+    // SAFETY: As above.
+    let exp_name = (!exp_name.is_null()).then(|| unsafe { CStr::from_char_ptr(exp_name) });
+    // SAFETY: `m` is being written by this call.
+    unsafe { print_c_str(m, exp_name) };
+    seq_print!(seq, "\n");
+    name::with_name(buf, |name| {
+        if let Some(name) = name {
+            seq_print!(seq, "name:\t");
+            // SAFETY: `m` is being written by this call.
+            unsafe { print_c_str(m, Some(name)) };
+            seq_print!(seq, "\n");
+        }
+    });
+}
+
+/// Returns the references of a file other than the one procfs holds to show it, from its
+/// `file_count()`.
+fn file_references(count: c_ulong) -> isize {
+    count
+        .checked_sub(1)
+        .map_or(-1, |count| isize::try_from(count).unwrap_or(isize::MAX))
+}
+
+/// Writes `s` as it is to `m`, or `(null)` as `printf()` would for none.
+///
+/// # Safety
+///
+/// `m` is a seq_file being written by the caller.
+pub(crate) unsafe fn print_c_str(m: *mut bindings::seq_file, s: Option<&CStr>) {
+    let s = s.unwrap_or(c"(null)");
+    // SAFETY: `m` is being written (see above) and `s` is a string.
+    unsafe { bindings::__seq_puts(m, s.as_char_ptr()) };
+}
