@@ -196,6 +196,44 @@ def splats(console):
     return found, expected
 
 
+def bufinfo_snapshot(path):
+    """The row of the bufinfo snapshot (bufinfo_snapshot in our kselftests), and its shape.
+
+    The snapshot must list the buffers the program made, by name, with a device attached; its
+    shape (the text with every number replaced) must be the same on both cores, which
+    `bufinfo_differences` checks.
+    """
+    if not path.exists():
+        return [("bufinfo", "snapshot", "fail")], None, [f"no bufinfo snapshot ({path})"]
+    text = path.read_text(errors="replace")
+    wanted = ("snapshot-heap", "snapshot-udmabuf", "Attached Devices:", "Total 3 objects")
+    missing = [w for w in wanted if w not in text]
+    if missing:
+        return [("bufinfo", "snapshot", "fail")], None, [
+            f"bufinfo snapshot {path} lacks {', '.join(missing)}"
+        ]
+    return [("bufinfo", "snapshot", "pass")], re.sub(r"[0-9]+", "N", text), []
+
+
+def bufinfo_differences(shapes):
+    """A failed `differential` row if the bufinfo snapshots differ in shape between the cores."""
+    cores = sorted(shapes)
+    if len(cores) < 2 or any(shapes[c] is None for c in cores):
+        return [], []
+    first = shapes[cores[0]].splitlines()
+    for core in cores[1:]:
+        other = shapes[core].splitlines()
+        if first != other:
+            where = next((i for i, (a, b) in enumerate(zip(first, other)) if a != b),
+                         min(len(first), len(other)))
+            a = first[where] if where < len(first) else "(end)"
+            b = other[where] if where < len(other) else "(end)"
+            return [("diff", "differential", "bufinfo shape", "fail")], [
+                f"bufinfo differs in shape, line {where + 1}: {cores[0]} {a!r}, {core} {b!r}"
+            ]
+    return [], []
+
+
 def required_tap(core, path, suite, rows, problems):
     """The rows of a TAP file that every run writes; a missing one is a failed `ran` row."""
     if path.exists():
@@ -206,7 +244,7 @@ def required_tap(core, path, suite, rows, problems):
 
 
 def collect(out, cores):
-    rows, problems = [], []
+    rows, problems, shapes = [], [], {}
     for core in cores:
         res = out / "results" / core
         log = out / f"console-{core}-test.log"
@@ -224,6 +262,9 @@ def collect(out, cores):
         rows += [(core, *r) for r in i915_rows]
         problems += [f"{core}: {p}" for p in i915_problems]
         required_tap(core, res / "trace-dma_buf.tap", "trace:dma_buf", rows, problems)
+        snap_rows, shapes[core], snap_problems = bufinfo_snapshot(res / "bufinfo-live.txt")
+        rows += [(core, *r) for r in snap_rows]
+        problems += [f"{core}: {p}" for p in snap_problems]
         results_json = res / "igt" / "results.json"
         if results_json.exists():
             rows += [(core, *r) for r in igt(results_json)]
@@ -247,7 +288,7 @@ def collect(out, cores):
             rows.append((core, "kernel", "lock-misuse-warned", "pass" if expected else "fail"))
         for s in found[:10]:
             problems.append(f"{core}: splat in {log}: {s}")
-    return rows, problems
+    return rows, problems, shapes
 
 
 def differences(rows, cores):
@@ -276,9 +317,12 @@ def differences(rows, cores):
 def main():
     out = Path(sys.argv[1])
     cores = sys.argv[2:] or ["c", "rust"]
-    rows, problems = collect(out, cores)
+    rows, problems, shapes = collect(out, cores)
     if len(cores) > 1:
         diff_rows, diff_problems = differences(rows, cores)
+        rows += diff_rows
+        problems += diff_problems
+        diff_rows, diff_problems = bufinfo_differences(shapes)
         rows += diff_rows
         problems += diff_problems
     summary = out / "results" / "summary.tsv"

@@ -46,6 +46,10 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 for t in fileops sync name fences mmap prime races badinput; do
 	kselftest "dmabuf-$t" "$KST/dmabuf/$t"
 done
+# bufinfo with known buffers alive: the host compares its shape between the cores.
+step "bufinfo snapshot"
+"$KST/dmabuf/bufinfo_snapshot" >"$R/bufinfo-live.txt" 2>&1 ||
+	echo "# bufinfo_snapshot exit status $?" >>"$R/bufinfo-live.txt"
 kselftest dmabuf-heaps "$KST/dmabuf-heaps/dmabuf-heap"
 kselftest udmabuf "$KST/drivers/dma-buf/udmabuf"
 # iommufd as a dma-buf importer (its mock domain and revocation), every fixture variant.
