@@ -8,13 +8,14 @@
 //! time (`same_prototype!`).
 
 use crate::{
-    attach, cpu_access, map,
+    attach, cpu_access, export, fs, list, map,
     ops::Direction,
     rules::Entry,
     vmap::{self, cleared},
 };
 use kernel::{
     bindings,
+    dma_buf::DmaBuf,
     ffi::{c_int, c_ulong, c_void},
     mm::virt::VmaNew,
     prelude::*,
@@ -32,6 +33,13 @@ macro_rules! same_prototype {
 }
 
 same_prototype!(
+    dma_buf_export,
+    dma_buf_fd,
+    dma_buf_fd_install,
+    dma_buf_get,
+    dma_buf_put,
+    dma_buf_iter_begin,
+    dma_buf_iter_next,
     dma_buf_dynamic_attach,
     dma_buf_attach,
     dma_buf_detach,
@@ -66,6 +74,142 @@ fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
         Ok(p) => p.as_ptr(),
         Err(e) => e.to_ptr(),
     }
+}
+
+/// Sets the core up, once, before any buffer is exported (`dma-buf-core.c` makes this a
+/// subsys initcall): the buffer list, the `dmabuf` filesystem and debugfs.
+///
+/// # Safety
+///
+/// Called once, by the initcall, before any other function of the core.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_core_init() -> c_int {
+    // SAFETY: See above.
+    unsafe { list::init() };
+    if let Err(e) = fs::init() {
+        return e.to_errno();
+    }
+    #[cfg(CONFIG_DEBUG_FS)]
+    crate::debugfs::init();
+    0
+}
+
+/// `dma_buf_export()`: see `include/linux/dma-buf.h`.
+///
+/// # Safety
+///
+/// The C contract: `exp_info` describes a buffer whose operations, private data, module and
+/// reservation object (if any) outlive it.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_export(
+    exp_info: *const bindings::dma_buf_export_info,
+) -> *mut bindings::dma_buf {
+    static ENTRY: Entry = Entry::new("dma_buf_export");
+    to_ptr((|| {
+        let info = ENTRY.valid("exp_info", exp_info.cast_mut())?;
+        // SAFETY: C callers pass a valid description.
+        let info = unsafe { info.as_ref() };
+        // SAFETY: The operations, when set, are a static table.
+        let ops = unsafe { info.ops.as_ref() };
+        let complete = ops.is_some_and(|ops| {
+            ops.map_dma_buf.is_some() && ops.unmap_dma_buf.is_some() && ops.release.is_some()
+        });
+        if info.priv_.is_null() || !complete {
+            return Err(ENTRY.bad_arg(format_args!(
+                "called without private data, or operations without map_dma_buf, \
+                 unmap_dma_buf or release"
+            )));
+        }
+        if ops.is_some_and(|ops| ops.pin.is_some() != ops.unpin.is_some()) {
+            return Err(ENTRY.bad_arg(format_args!("called with only one of pin and unpin")));
+        }
+        // SAFETY: Checked above; the rest is the caller's promise.
+        let buf = unsafe { export::export(info) }?;
+        core::ptr::NonNull::new(buf.as_raw()).ok_or(EINVAL)
+    })())
+}
+
+/// `dma_buf_fd()`: installs the caller's reference at a new file descriptor.
+///
+/// # Safety
+///
+/// `dmabuf` is referenced by the caller, who gives the reference up on success.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_fd(dmabuf: *mut bindings::dma_buf, flags: c_int) -> c_int {
+    // Not an `Entry`: a null buffer (or one without a file) is an `EINVAL` for C callers,
+    // without a warning.
+    // SAFETY: `dmabuf` is null or a buffer.
+    if dmabuf.is_null() || unsafe { (*dmabuf).file }.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: A referenced, exported buffer (see above).
+    let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+    // SAFETY: The caller gives its reference up on success.
+    unsafe { export::fd(buf, flags) }.unwrap_or_else(|e| e.to_errno())
+}
+
+/// `dma_buf_fd_install()`: installs the caller's reference at `fd`, which it reserved.
+///
+/// # Safety
+///
+/// `dmabuf` is referenced by the caller, who gives the reference up, and `fd` was reserved by
+/// the current task with `get_unused_fd_flags()` and not installed.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_fd_install(dmabuf: *mut bindings::dma_buf, fd: c_int) {
+    static ENTRY: Entry = Entry::new("dma_buf_fd_install");
+    // SAFETY: C callers pass a referenced buffer.
+    if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
+        // SAFETY: See above.
+        unsafe { export::install(buf, fd) };
+    }
+}
+
+/// `dma_buf_get()`: the buffer of the file at `fd`, with a new reference.
+#[no_mangle]
+pub extern "C" fn dma_buf_get(fd: c_int) -> *mut bindings::dma_buf {
+    to_ptr(export::get(fd))
+}
+
+/// `dma_buf_put()`: drops a reference.
+///
+/// # Safety
+///
+/// The caller gives up one reference to `dmabuf`.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_put(dmabuf: *mut bindings::dma_buf) {
+    static ENTRY: Entry = Entry::new("dma_buf_put");
+    // SAFETY: C callers pass a referenced buffer.
+    if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
+        // SAFETY: The caller gives the reference up.
+        unsafe { export::put(buf) };
+    }
+}
+
+/// `dma_buf_iter_begin()`: the first buffer of the list of all, referenced, or null.
+#[no_mangle]
+pub extern "C" fn dma_buf_iter_begin() -> *mut bindings::dma_buf {
+    // SAFETY: From the head.
+    unsafe { list::Locked::lock().next_referenced(None) }.unwrap_or(core::ptr::null_mut())
+}
+
+/// `dma_buf_iter_next()`: drops the reference to `dmabuf` and returns the next buffer of the
+/// list, referenced, or null.
+///
+/// # Safety
+///
+/// `dmabuf` was returned by `dma_buf_iter_begin()` or `dma_buf_iter_next()`, and the caller
+/// gives up its reference.
+#[no_mangle]
+pub unsafe extern "C" fn dma_buf_iter_next(
+    dmabuf: *mut bindings::dma_buf,
+) -> *mut bindings::dma_buf {
+    let list = list::Locked::lock();
+    // The buffer stays on the list while the list is locked, even if this drops its last
+    // reference: the release that removes it needs the list's lock, and `fput()` defers it.
+    // SAFETY: A referenced buffer, which the caller gives up.
+    unsafe { export::put(DmaBuf::from_raw(dmabuf)) };
+    // SAFETY: `dmabuf` is on the list (see above).
+    unsafe { list.next_referenced(Some(dmabuf)) }.unwrap_or(core::ptr::null_mut())
 }
 
 /// `dma_buf_dynamic_attach()`: see `include/linux/dma-buf.h`.

@@ -4,8 +4,8 @@
  *
  * The entry points are defined in Rust (abi.rs, with the prototypes of
  * <linux/dma-buf.h>, checked against them at build time) and exported here in
- * the DMA_BUF namespace, as dma-buf.c exports its own, so that modules built
- * for either core load on both.
+ * the DMA_BUF namespace, as dma-buf.c does for the C core, so that modules
+ * built for either core load on both.
  */
 
 #include <linux/dma-buf.h>
@@ -13,6 +13,12 @@
 
 /* The functions are defined in Rust; this only exports them. */
 #define DMA_BUF_RUST_EXPORT(sym) EXPORT_SYMBOL_NS_GPL(sym, "DMA_BUF")
+
+DMA_BUF_RUST_EXPORT(dma_buf_export);
+DMA_BUF_RUST_EXPORT(dma_buf_fd);
+DMA_BUF_RUST_EXPORT(dma_buf_fd_install);
+DMA_BUF_RUST_EXPORT(dma_buf_get);
+DMA_BUF_RUST_EXPORT(dma_buf_put);
 
 DMA_BUF_RUST_EXPORT(dma_buf_dynamic_attach);
 DMA_BUF_RUST_EXPORT(dma_buf_attach);

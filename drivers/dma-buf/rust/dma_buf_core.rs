@@ -9,11 +9,12 @@
 //! then calls the typed functions of this crate, which take the same proofs as
 //! `kernel::dma_buf`: a `&ResvGuard` where the lock must be held.
 //!
-//! Implemented here: the importer side of the core (attachments, pinning, device mappings,
-//! kernel mappings, CPU access, user mappings and invalidation, with their tracepoints) and
-//! the dma-buf file's operations (`file.rs`: mmap, llseek, poll, the ioctls, fdinfo). The rest
-//! (export, the buffer list, the file's creation and release, debugfs) still comes from
-//! `dma-buf.c`, with these compiled out of it.
+//! Everything of the core is here: export and the buffers' lifetime (`export.rs`), their
+//! files and the `dmabuf` filesystem (`fs.rs`, `file.rs`: mmap, llseek, poll, the ioctls,
+//! fdinfo), the list of all buffers and debugfs, and the importer side (attachments,
+//! pinning, device mappings, kernel mappings, CPU access, user mappings and invalidation).
+//! `dma-buf-core.c` defines the trace events and makes [`abi::dma_buf_core_init`] an
+//! initcall; `dma-buf.c` is not built.
 
 /// The prefix of this crate's messages.
 const __LOG_PREFIX: &[u8] = b"dma-buf\0";
@@ -21,8 +22,13 @@ const __LOG_PREFIX: &[u8] = b"dma-buf\0";
 pub mod abi;
 mod attach;
 mod cpu_access;
+#[cfg(CONFIG_DEBUG_FS)]
+mod debugfs;
+mod export;
 mod file;
+mod fs;
 mod ioctl;
+mod list;
 mod map;
 mod name;
 mod ops;

@@ -3,10 +3,10 @@
 //! The dma-buf file: its operations, called by the VFS for the file of each exported buffer,
 //! whose private data is the buffer.
 //!
-//! `dma-buf.c` makes the files (with `dma_buf_fops`, this table) and releases them; it tells
-//! a dma-buf file by its operations.
+//! The files are made at export (`fs.rs`), with this table, by which a dma-buf file is told
+//! from others.
 
-use crate::{cpu_access, ioctl, name, poll};
+use crate::{cpu_access, ioctl, list, name, poll};
 use kernel::{
     bindings,
     dma_buf::DmaBuf,
@@ -19,22 +19,14 @@ use kernel::{
 
 /// A `struct file_operations` that can be shared.
 #[repr(transparent)]
-pub(crate) struct FileOperations(bindings::file_operations);
+pub(crate) struct FileOperations(pub(crate) bindings::file_operations);
 
 // SAFETY: The table is never written; it holds function pointers and a null module.
 unsafe impl Sync for FileOperations {}
 
-// The types are bindgen's, which this lint cannot see through; they are passed by pointer.
-#[expect(improper_ctypes)]
-extern "C" {
-    /// The file's release, in `dma-buf.c` with the buffer list it updates.
-    fn dma_buf_file_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int;
-}
-
 /// The operations of a dma-buf file (`dma_buf_fops`).
-#[export_name = "dma_buf_fops"]
 pub(crate) static DMA_BUF_FOPS: FileOperations = FileOperations(bindings::file_operations {
-    release: Some(dma_buf_file_release),
+    release: Some(release),
     mmap: Some(mmap),
     llseek: Some(llseek),
     poll: Some(poll),
@@ -50,7 +42,7 @@ pub(crate) static DMA_BUF_FOPS: FileOperations = FileOperations(bindings::file_o
 /// # Safety
 ///
 /// `file` is a file referenced for `'a`.
-unsafe fn buffer<'a>(file: *mut bindings::file) -> Option<&'a DmaBuf> {
+pub(crate) unsafe fn buffer<'a>(file: *mut bindings::file) -> Option<&'a DmaBuf> {
     // SAFETY: `file` is valid (see above); its operations never change.
     if !core::ptr::eq(unsafe { (*file).f_op }, &DMA_BUF_FOPS.0) {
         return None;
@@ -58,6 +50,27 @@ unsafe fn buffer<'a>(file: *mut bindings::file) -> Option<&'a DmaBuf> {
     // SAFETY: A dma-buf file's private data is its exported buffer, which lives until the file's
     // release, after its last reference.
     Some(unsafe { DmaBuf::from_raw((*file).private_data.cast()) })
+}
+
+/// `release()`: the file's last reference is gone, so the buffer leaves the list; its dentry
+/// releases it next.
+///
+/// # Safety
+///
+/// Called by the VFS: `file` is being released.
+unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: `file` is valid for the call; its operations never change.
+    if !core::ptr::eq(unsafe { (*file).f_op }, &DMA_BUF_FOPS.0) {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: As above; a dma-buf file's private data is its buffer, or null if the export
+    // failed after making the file.
+    let buf = unsafe { (*file).private_data }.cast::<bindings::dma_buf>();
+    if !buf.is_null() {
+        // SAFETY: An exported buffer is on the list until now.
+        unsafe { list::Locked::lock().remove(buf) };
+    }
+    0
 }
 
 /// `mmap()`: maps the buffer from the mapping's page offset.

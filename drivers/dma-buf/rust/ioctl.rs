@@ -6,7 +6,7 @@ use crate::{cpu_access, name};
 use kernel::{
     bindings,
     dma_buf::DmaBuf,
-    ioctl::{_IOW, _IOWR},
+    ioctl::_IOW,
     prelude::*,
     uaccess::{UserPtr, UserSlice},
     uapi,
@@ -22,8 +22,10 @@ const SET_NAME_A: u32 = _IOW::<u32>(BASE, 1);
 /// `DMA_BUF_SET_NAME_B`, the 64-bit `DMA_BUF_SET_NAME`.
 const SET_NAME_B: u32 = _IOW::<u64>(BASE, 1);
 /// `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`.
-const EXPORT_SYNC_FILE: u32 = _IOWR::<uapi::dma_buf_export_sync_file>(BASE, 2);
+#[cfg(CONFIG_SYNC_FILE)]
+const EXPORT_SYNC_FILE: u32 = kernel::ioctl::_IOWR::<uapi::dma_buf_export_sync_file>(BASE, 2);
 /// `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`.
+#[cfg(CONFIG_SYNC_FILE)]
 const IMPORT_SYNC_FILE: u32 = _IOW::<uapi::dma_buf_import_sync_file>(BASE, 3);
 
 /// Runs the ioctl `cmd` with argument `arg` on `buf` (`dma_buf_ioctl()`).

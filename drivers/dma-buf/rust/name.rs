@@ -23,8 +23,21 @@ const NAME_LEN: c_long = uapi::DMA_BUF_NAME_LEN as c_long;
 
 /// Runs `f` with the name lock of `buf` held, passing it the name, if the buffer has one.
 pub(crate) fn with_name<R>(buf: &DmaBuf, f: impl FnOnce(Option<&CStr>) -> R) -> R {
-    let raw = buf.as_raw();
-    // SAFETY: `name_lock` is the initialised spinlock of an exported buffer.
+    // SAFETY: `buf` is exported (`DmaBuf` invariant).
+    unsafe { with_name_raw(buf.as_raw(), f) }
+}
+
+/// As [`with_name`], for a buffer that may be unreferenced.
+///
+/// # Safety
+///
+/// `raw` is an exported buffer that is not freed during the call (its name lock and name are
+/// valid).
+pub(crate) unsafe fn with_name_raw<R>(
+    raw: *mut bindings::dma_buf,
+    f: impl FnOnce(Option<&CStr>) -> R,
+) -> R {
+    // SAFETY: `name_lock` is the initialised spinlock of an exported buffer (see above).
     let lock = unsafe { &raw mut (*raw).name_lock };
     // SAFETY: `lock` is valid; it is released below, on the same task.
     unsafe { bindings::spin_lock(lock) };

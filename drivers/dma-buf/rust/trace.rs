@@ -4,8 +4,8 @@
 //!
 //! Events read the buffer's name, so they are emitted with `dmabuf->name_lock` held, as the C
 //! core does; with lockdep the lock is taken even when the event is off, so that lockdep sees
-//! its ordering on every run. The events themselves are defined by `dma-buf.c`, which also
-//! makes their Rust entry points (`CREATE_RUST_TRACE_POINTS`).
+//! its ordering on every run. The events themselves are defined by `dma-buf-core.c`, which
+//! also makes their Rust entry points (`CREATE_RUST_TRACE_POINTS`).
 
 /// Emits the event `$event` of buffer `$buf`, with its other arguments after it.
 macro_rules! trace {
