@@ -205,6 +205,14 @@ impl Resv {
         unsafe { bindings::dma_resv_assert_held(self.as_raw()) }
     }
 
+    /// Tells lockdep that the caller may take the lock here (`might_lock()`), so that it learns
+    /// the lock's ordering on paths that take it only sometimes, such as an exporter's CPU
+    /// access callbacks. Nothing without lockdep.
+    pub fn might_lock(&self) {
+        // SAFETY: The object is initialised (type invariant).
+        unsafe { bindings::dma_resv_might_lock(self.as_raw()) }
+    }
+
     /// Returns whether every fence of `usage` (and lower usages) has signaled.
     ///
     /// This does not need the lock.

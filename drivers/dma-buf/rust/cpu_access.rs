@@ -13,6 +13,7 @@ use kernel::{
 /// Prepares the buffer for CPU access in `dir` (`dma_buf_begin_cpu_access()`), unlocked: the
 /// exporter's preparation, then a wait for the implicit fences the access must follow.
 pub(crate) fn begin(buf: &DmaBuf, dir: Direction) -> Result {
+    buf.resv().might_lock();
     ExporterOps::of(buf).ok_or(EINVAL)?.begin_cpu_access(dir)?;
     // The exporter may have waited already; waiting again for signaled fences is cheap.
     let write = dir == bindings::dma_data_direction_DMA_BIDIRECTIONAL
@@ -41,6 +42,7 @@ pub(crate) fn wait_fences(buf: &DmaBuf, usage: Usage) -> Result {
 
 /// Ends CPU access in `dir` (`dma_buf_end_cpu_access()`), unlocked.
 pub(crate) fn end(buf: &DmaBuf, dir: Direction) -> Result {
+    buf.resv().might_lock();
     ExporterOps::of(buf).ok_or(EINVAL)?.end_cpu_access(dir)
 }
 
