@@ -31,8 +31,8 @@ pub(crate) static DMA_BUF_FOPS: FileOperations = FileOperations(bindings::file_o
     llseek: Some(llseek),
     poll: Some(poll),
     unlocked_ioctl: Some(ioctl),
-    #[cfg(CONFIG_COMPAT)]
-    compat_ioctl: Some(bindings::compat_ptr_ioctl),
+    // `compat_ptr_ioctl()` with CONFIG_COMPAT, else `None`, as the C macro.
+    compat_ioctl: bindings::compat_ptr_ioctl,
     show_fdinfo: Some(show_fdinfo),
     ..pin_init::zeroed()
 });

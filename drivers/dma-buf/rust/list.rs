@@ -8,7 +8,7 @@
 //! count already zero), so walkers that keep a buffer beyond the walk take a reference only
 //! if the count is not zero yet.
 
-use kernel::{bindings, dma_buf::DmaBuf, error::to_result, prelude::*, types::Opaque};
+use kernel::{bindings, dma_buf::DmaBuf, prelude::*, types::Opaque};
 
 /// The list and its mutex, as `dmabuf_list` and `dmabuf_list_mutex` of the C core.
 ///
@@ -65,7 +65,9 @@ impl Locked {
     /// `EINTR` if a signal arrived.
     pub(crate) fn lock_interruptible() -> Result<Self> {
         // SAFETY: The mutex is initialised (`init` runs before any export).
-        to_result(unsafe { bindings::mutex_lock_interruptible(BUFFERS.lock.get()) })?;
+        kernel::error::to_result(unsafe {
+            bindings::mutex_lock_interruptible(BUFFERS.lock.get())
+        })?;
         Ok(Self(()))
     }
 
