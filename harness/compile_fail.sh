@@ -3,10 +3,12 @@
 # compile_fail.sh CORE: check that the misuses in tests/compile-fail/ do not compile.
 #
 # Each case is built as an out-of-tree module against the kernel tree as last built (for CORE).
-# Its "// expect: CODE" line names the rustc error it must fail with (for example E0382); a case
-# that compiles, or fails with other errors only, fails the check. "// expect: ok" marks the
-# control case, which must build: it shows that the set-up works and that the other cases fail
-# for the reason they state. TAP goes to $OUT/results/CORE/compile-fail.tap.
+# Its "// expect: CODE: message" line names the rustc error it must fail with and the start of
+# its message, and "// ~ERROR" marks the line that must fail (harness/compile_fail_reason.py):
+# a case that compiles, fails elsewhere or for another reason fails the check. "// expect: ok"
+# marks the control case, which must build: it uses every API the failing cases rely on,
+# correctly, so that a renamed or removed API breaks the control instead of making a case
+# "fail as expected". TAP goes to $OUT/results/CORE/compile-fail.tap.
 . "$(dirname "$0")/lib.sh"
 
 core=$1
@@ -45,6 +47,7 @@ for src in "${cases[@]}"; do
 		    authors: ["dmabuf-rs"],
 		    description: "compile-fail case",
 		    license: "GPL",
+		    imports_ns: ["DMA_BUF"],
 		}
 		struct Case;
 		impl kernel::Module for Case {
@@ -62,10 +65,10 @@ for src in "${cases[@]}"; do
 		if [ $rc = 0 ]; then result=ok why="builds"; else result="not ok" why="does not build: $first"; fi
 	elif [ $rc = 0 ]; then
 		result="not ok" why="builds, but must fail with $expect"
-	elif grep -q "^error\[$expect\]" "$d/build.log"; then
-		result=ok why="fails with $expect as expected"
+	elif why=$(in_root python3 "$TOP/harness/compile_fail_reason.py" "$src" "$d/build.log"); then
+		result=ok why=${why#ok: }
 	else
-		result="not ok" why="fails, but not with $expect: $first"
+		result="not ok" why=${why#not ok: }
 	fi
 	[ "$result" = ok ] || failed=$((failed + 1))
 	printf '%s %d %s\n# %s\n' "$result" "$n" "$name" "$why" >>"$tap"

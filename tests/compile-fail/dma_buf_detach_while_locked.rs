@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0505
+// expect: E0505: cannot move out of `attach` because it is borrowed
 //
 // Detaching (dropping the attachment) must run without the reservation lock: the attachment
 // cannot be dropped while it is locked.
@@ -11,7 +11,7 @@ fn check() -> Result {
     let dev = faux::Registration::new(c"cf", None)?;
     let mut attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
     let locked = attach.lock();
-    drop(attach);
+    drop(attach); // ~ERROR
     drop(locked);
     Ok(())
 }

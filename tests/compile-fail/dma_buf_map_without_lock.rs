@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0599
+// expect: E0599: `Attachment` is not an iterator
 //
 // Mapping an attachment needs its buffer's reservation lock: `map` exists only on the locked
-// attachment.
+// attachment. (`Attachment` has no `map`, so rustc offers `Iterator::map` and says that it is
+// not an iterator.)
 
 use kernel::dma::DataDirection;
 use kernel::dma_buf::{Attachment, DmaBuf};
@@ -11,6 +12,6 @@ use kernel::faux;
 fn check() -> Result {
     let dev = faux::Registration::new(c"cf", None)?;
     let attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
-    let _mapping = attach.map(DataDirection::ToDevice)?;
+    let _mapping = attach.map(DataDirection::ToDevice)?; // ~ERROR
     Ok(())
 }

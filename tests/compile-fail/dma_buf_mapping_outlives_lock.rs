@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0597
+// expect: E0597: `locked` does not live long enough
 //
 // A mapping made under the lock is unmapped under the lock: it cannot outlive the locked
 // attachment.
@@ -14,7 +14,7 @@ fn check() -> Result {
     let mapping;
     {
         let locked = attach.lock();
-        mapping = locked.map(DataDirection::ToDevice)?;
+        mapping = locked.map(DataDirection::ToDevice)?; // ~ERROR
     }
     drop(mapping);
     Ok(())

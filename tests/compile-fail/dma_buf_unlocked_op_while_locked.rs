@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0502
+// expect: E0502: cannot borrow `attach` as immutable because it is also borrowed as mutable
 //
 // An operation that takes the reservation lock itself (here `map_unlocked`) cannot be called
 // while the attachment is locked: it would deadlock.
@@ -12,7 +12,7 @@ fn check() -> Result {
     let dev = faux::Registration::new(c"cf", None)?;
     let mut attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
     let locked = attach.lock();
-    let _mapping = attach.map_unlocked(DataDirection::ToDevice)?;
+    let _m = attach.map_unlocked(DataDirection::ToDevice)?; // ~ERROR
     drop(locked);
     Ok(())
 }

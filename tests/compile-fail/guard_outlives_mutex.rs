@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0597
+// expect: E0597: `m` does not live long enough
 //
 // A guard cannot outlive the mutex it locks.
 
@@ -11,7 +11,7 @@ fn check() -> Result {
     let guard;
     {
         let m = KBox::pin_init(Mutex::new(0u32, &CLASS), GFP_KERNEL)?;
-        guard = m.lock();
+        guard = m.lock(); // ~ERROR
     }
     let _value = *guard;
     Ok(())

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0382
+// expect: E0382: borrow of moved value: `locked`
 //
 // A transaction's guards cannot be used after `Locked::unlock` released them.
 
@@ -13,6 +13,6 @@ fn check() -> Result {
     let locked = AcquireCtx::new(&CLASS)?.lock_all(|tx| Ok((tx.lock(&*a)?, tx.lock(&*b)?)))?;
     let ctx = locked.unlock();
     ctx.fini();
-    let _value = *locked.0;
+    let _value = *locked.0; // ~ERROR
     Ok(())
 }

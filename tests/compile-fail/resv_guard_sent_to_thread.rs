@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0277
+// expect: E0277: `*mut ()` cannot be sent between threads safely
 //
 // A reservation guard cannot be sent to another thread: the task that locked must unlock.
 
@@ -9,6 +9,6 @@ use kernel::workqueue;
 fn check() -> Result {
     let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
     let guard = resv.lock();
-    workqueue::system().try_spawn(GFP_KERNEL, move || drop(guard))?;
+    workqueue::system().try_spawn(GFP_KERNEL, move || drop(guard))?; // ~ERROR
     Ok(())
 }

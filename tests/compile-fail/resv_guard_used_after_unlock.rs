@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0382
+// expect: E0382: borrow of moved value: `guard`
 //
 // A reservation guard cannot change the fences after it was dropped (unlocked).
 
@@ -9,6 +9,6 @@ fn check() -> Result {
     let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
     let mut guard = resv.lock();
     drop(guard);
-    guard.reserve_fences(1)?;
+    guard.reserve_fences(1)?; // ~ERROR
     Ok(())
 }

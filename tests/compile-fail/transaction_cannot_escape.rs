@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// expect: E0521
+// expect: E0521: borrowed data escapes outside of closure
 //
 // The transaction cannot leave its closure, so the acquire context cannot lock anything outside
 // the retry loop that knows how to back off.
@@ -13,7 +13,7 @@ fn check() -> Result {
     let mut escaped: Option<&mut Transaction<'_, '_>> = None;
     let _locked = AcquireCtx::new(&CLASS)?.lock_all(|tx| {
         let guard = tx.lock(&*a)?;
-        escaped = Some(tx);
+        escaped = Some(tx); // ~ERROR
         Ok(guard)
     })?;
     drop(escaped);
