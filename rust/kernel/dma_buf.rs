@@ -21,9 +21,14 @@
 //! | exporter pin/unpin/map/unmap/vmap/vunmap callbacks | held by the core | receive a `&ResvGuard` |
 //! | exporter attach/detach/CPU access callbacks, release | not held | receive no guard |
 //!
-//! The one gap the types leave is a second handle to the same buffer: an [`ARef<DmaBuf>`]
-//! cloned before [`Attachment::lock`] can still reach the unlocked operations. The C core then
-//! deadlocks in `dma_resv_lock()`, which lockdep reports.
+//! The locked types give no way back: [`LockedAttachment`] hands out neither its
+//! [`Attachment`] nor its [`DmaBuf`], and [`ResvGuard`] no [`Resv`]. The one gap the types leave
+//! is a second handle to the same buffer: an [`ARef<DmaBuf>`] cloned before
+//! [`Attachment::lock`], another attachment of the buffer, or [`ExportedAttachment::buffer`]
+//! in a locked exporter callback can still reach the unlocked operations. The C core then
+//! deadlocks in `dma_resv_lock()`; the Rust core completes the `_unlocked` operations and a
+//! detach under the lock already held and refuses a new attachment with `EDEADLK` (see
+//! Documentation/driver-api/dma-buf-rust.rst).
 //!
 //! Documentation/driver-api/dma-buf-rust.rst has the same table with the C names.
 //!
@@ -149,7 +154,7 @@ impl DmaBuf {
     ///
     /// `EINVAL` if `held` is not the guard of this buffer's reservation object.
     pub fn invalidate_mappings(&self, held: &ResvGuard<'_>) -> Result {
-        if !core::ptr::eq(held.resv(), self.resv()) {
+        if !held.is_of(self.resv()) {
             return Err(EINVAL);
         }
         // SAFETY: The buffer is exported and its reservation lock is held (`held`).

@@ -310,9 +310,24 @@ pub struct ResvGuard<'a> {
 }
 
 impl<'a> ResvGuard<'a> {
-    /// Returns the locked reservation object.
-    pub fn resv(&self) -> &'a Resv {
-        self.resv
+    /// Returns whether this guard is the proof for `resv`, for functions that take a guard
+    /// together with the object it must lock.
+    ///
+    /// The guard gives no `&Resv` out: through one, [`Resv::lock`] would be reachable while the
+    /// lock is held, a deadlock.
+    pub fn is_of(&self, resv: &Resv) -> bool {
+        core::ptr::eq(self.resv, resv)
+    }
+
+    /// Returns the raw locked `struct dma_resv`.
+    pub fn as_raw(&self) -> *mut bindings::dma_resv {
+        self.resv.as_raw()
+    }
+
+    /// Warns (with lockdep) if the current task does not hold the lock, which it does: for
+    /// tests and for callbacks that want lockdep to check their caller.
+    pub fn assert_held(&self) {
+        self.resv.assert_held();
     }
 
     /// Makes room for `num_fences` more fences (`dma_resv_reserve_fences()`).

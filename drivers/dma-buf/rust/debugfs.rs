@@ -55,7 +55,7 @@ pub(crate) fn init() {
 ///
 /// Called by the VFS with an inode of debugfs and its new file.
 unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    // SAFETY: See above.
+    // SAFETY: The VFS passes a live debugfs inode and the file being opened on it.
     unsafe { bindings::single_open(file, Some(show), (*inode).i_private) }
 }
 
@@ -86,7 +86,8 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
     let walked = list.for_each(|raw| {
         // A buffer on the locked list is exported, and not freed while the list is locked,
         // but may have no reference left: it is read by pointer, not as a `DmaBuf`.
-        // SAFETY: See above; the size never changes, and the reservation object is initialised
+        // SAFETY: The buffer is not freed while the list is locked; the size never changes, and
+        // the reservation object is initialised
         // and outlives the buffer.
         let (size, resv) = unsafe { ((*raw).size, Resv::from_raw((*raw).resv)) };
         let held = resv.lock_interruptible()?;
@@ -100,7 +101,8 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
                 (*(*file).f_inode).i_ino,
             )
         };
-        // SAFETY: `file` is the buffer's, its memory valid (see above).
+        // SAFETY: `file` is the buffer's, whose memory stays while the buffer is on the locked
+        // list.
         let refs = unsafe { bindings::file_count(file) };
         let print = |name: Option<&CStr>| {
             seq_print!(
@@ -122,10 +124,10 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
             unsafe { crate::file::print_c_str(m, Some(name.unwrap_or(c"<none>"))) };
             seq_print!(seq, "\n");
         };
-        // SAFETY: The buffer is not freed while the list is locked (see above).
+        // SAFETY: The buffer is on the list, which is locked, so it is not freed.
         unsafe { name::with_name_raw(raw, print) };
         // SAFETY: The object is locked (`held`); `m` is being written by this call.
-        unsafe { bindings::dma_resv_describe(held.resv().as_raw(), m) };
+        unsafe { bindings::dma_resv_describe(held.as_raw(), m) };
 
         seq_print!(seq, "\tAttached Devices:\n");
         let mut attached = 0u32;
@@ -134,13 +136,16 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
         // SAFETY: As above; every node but the head is an attachment's `node`.
         let mut node = unsafe { (*head).next };
         while !core::ptr::eq(node, head) {
-            // SAFETY: See above; an attachment's device outlives it.
+            // SAFETY: The node is an attachment's, on the list while the lock is held
+            // (`held`); an attachment's device outlives it. A device may have no name yet:
+            // printed "(null)", as the C core's "%s" prints it.
             unsafe {
                 let attach = kernel::container_of!(node, bindings::dma_buf_attachment, node);
+                let dev_name = bindings::dev_name((*attach).dev);
                 seq_print!(seq, "\t");
                 crate::file::print_c_str(
                     m,
-                    Some(CStr::from_char_ptr(bindings::dev_name((*attach).dev))),
+                    (!dev_name.is_null()).then(|| CStr::from_char_ptr(dev_name)),
                 );
                 seq_print!(seq, "\n");
                 node = (*node).next;

@@ -278,9 +278,23 @@ pub struct LockedAttachment<'a, K: Kind = Static> {
 }
 
 impl<'a, K: Kind> LockedAttachment<'a, K> {
-    /// Returns the attachment.
-    pub fn attachment(&self) -> &Attachment<K> {
-        self.attach
+    // No accessor gives the `Attachment` or its `DmaBuf` out: their operations that take the
+    // lock themselves (`map_unlocked`, `vmap_unlocked`, `begin_cpu_access`, `mmap`, ...) would
+    // then be reachable while it is held.
+
+    /// Returns the raw attachment.
+    pub fn as_raw(&self) -> *mut bindings::dma_buf_attachment {
+        self.attach.as_raw()
+    }
+
+    /// Returns the size of the attached buffer, in bytes.
+    pub fn size(&self) -> usize {
+        self.attach.buf.size()
+    }
+
+    /// Returns whether peer-to-peer DMA was agreed for this attachment.
+    pub fn peer2peer(&self) -> bool {
+        self.attach.peer2peer()
     }
 
     /// Returns the proof that the lock is held, for example to wait for or add fences.
@@ -327,6 +341,11 @@ impl<'a, K: Kind> LockedAttachment<'a, K> {
 }
 
 impl<'a, T: Importer> LockedAttachment<'a, Dynamic<T>> {
+    /// Returns the importer.
+    pub fn importer(&self) -> &T {
+        self.attach.importer()
+    }
+
     /// Pins the buffer in place for this dynamic importer (`dma_buf_pin()`).
     ///
     /// Each pin is released by [`LockedAttachment::unpin`], or when the attachment is dropped.

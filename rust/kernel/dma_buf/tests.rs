@@ -176,14 +176,14 @@ mod cases {
         }
 
         fn pin(&self, _attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Result {
-            held.resv().assert_held();
+            held.assert_held();
             injected(&self.calls.fail_pin)?;
             self.calls.pin.fetch_add(1, Relaxed);
             Ok(())
         }
 
         fn unpin(&self, _attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
-            held.resv().assert_held();
+            held.assert_held();
             self.calls.unpin.fetch_add(1, Relaxed);
         }
 
@@ -193,7 +193,7 @@ mod cases {
             dir: DataDirection,
             held: &ResvGuard<'_>,
         ) -> Result<KBox<SgTable>> {
-            held.resv().assert_held();
+            held.assert_held();
             injected(&self.calls.fail_map)?;
             let mut borrowed = KVec::with_capacity(PAGES, GFP_KERNEL)?;
             for page in self.backing.pages.iter() {
@@ -217,7 +217,7 @@ mod cases {
             _dir: DataDirection,
             held: &ResvGuard<'_>,
         ) {
-            held.resv().assert_held();
+            held.assert_held();
             self.calls.unmap.fetch_add(1, Relaxed);
             drop(table);
         }
@@ -235,13 +235,13 @@ mod cases {
         }
 
         fn vmap(&self, held: &ResvGuard<'_>) -> Result<NonNull<u8>> {
-            held.resv().assert_held();
+            held.assert_held();
             self.calls.vmap.fetch_add(1, Relaxed);
             NonNull::new(self.backing.mem).ok_or(ENOMEM)
         }
 
         fn vunmap(&self, _vaddr: NonNull<u8>, held: &ResvGuard<'_>) {
-            held.resv().assert_held();
+            held.assert_held();
             self.calls.vunmap.fetch_add(1, Relaxed);
         }
 
@@ -310,7 +310,7 @@ mod cases {
 
     impl Importer for TestImporter {
         fn invalidate_mappings(&self, held: &ResvGuard<'_>) {
-            held.resv().assert_held();
+            held.assert_held();
             self.invalidations.fetch_add(1, Relaxed);
         }
     }

@@ -95,7 +95,7 @@ mod cases {
         assert!(resv.is_locked());
         resv.assert_held();
         assert!(resv.try_lock().is_none());
-        assert!(core::ptr::eq(guard.resv(), &*resv));
+        assert!(guard.is_of(&resv));
         drop(guard);
         assert!(!resv.is_locked());
         let guard = resv.try_lock();

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0
+// expect: E0599: no method named `attachment` found for struct `LockedAttachment<'a, K>`
+//
+// A locked attachment gives neither the attachment nor its buffer out: through either, an
+// operation that takes the lock itself (here `map_unlocked`) would be reachable while it is
+// held, a deadlock.
+
+use kernel::dma::DataDirection;
+use kernel::dma_buf::{Attachment, DmaBuf};
+use kernel::faux;
+
+fn check() -> Result {
+    let dev = faux::Registration::new(c"cf", None)?;
+    let mut attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
+    let locked = attach.lock();
+    let _mapping = locked.attachment().map_unlocked(DataDirection::ToDevice)?; // ~ERROR
+    drop(locked);
+    Ok(())
+}

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0
+// expect: E0599: no method named `resv` found for struct `ResvGuard<'a>`
+//
+// A reservation guard does not give its object out: through it, `lock` would be reachable while
+// the lock is held, a deadlock.
+
+use kernel::dma_resv::Resv;
+
+fn check() -> Result {
+    let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+    let guard = resv.lock();
+    let _again = guard.resv().lock(); // ~ERROR
+    drop(guard);
+    Ok(())
+}
