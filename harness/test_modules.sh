@@ -3,8 +3,9 @@
 # test_modules.sh CORE: build the out-of-tree C test modules of tests/ against the kernel tree
 # as last built (for CORE), into $CACHE/build/modules, where the guest loads them from.
 #
-# tests/lock-misuse breaks the dma-buf locking convention on purpose, so it is built and run
-# for the Rust core only: the C core deadlocks or corrupts state on those calls.
+# tests/lock-misuse breaks the dma-buf locking convention on purpose. It is built once, against
+# the Rust core's configuration (both kernels are the same version, so it loads on either);
+# the C core runs only its suite of in-tree drivers' misuses (see harness/guest/test.sh).
 . "$(dirname "$0")/lib.sh"
 
 core=$1

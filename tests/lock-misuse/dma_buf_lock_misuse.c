@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of the Rust dma-buf core's run-time checks of the locking
- * convention, from C: each case breaks one rule and checks that the call is
- * refused with the documented errno and that the exporter and importer saw
- * nothing. Documentation/driver-api/dma-buf-rust.rst lists the rules.
+ * KUnit tests of what C callers that break the dma-buf locking convention
+ * get, from C. Documentation/driver-api/dma-buf-rust.rst lists the rules and
+ * what each misuse gets.
  *
- * Only for the Rust core: the C core deadlocks or corrupts state on most of
- * these misuses (that is the point of the checks).
+ * dma_buf_lock_misuse: every misuse shape against the Rust core, each case
+ * asserting the result, the exporter and importer callbacks that ran, and
+ * that nothing is left behind (attachment list, pins, mappings, kernel
+ * mapping count). Only for the Rust core: the C core deadlocks on several.
+ *
+ * dma_buf_driver_patterns: the misuses of in-tree drivers of Linux 7.2 that
+ * the C core tolerates (a lockdep warning, then the call), and buggy
+ * exporters' positive results, on both cores: the results must be the same.
  */
 
 #include <kunit/device.h>
@@ -14,8 +19,12 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/iosys-map.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -23,7 +32,21 @@ struct misuse_exporter {
 	void *vaddr;
 	int attach, detach, pin, unpin, map, unmap, vmap, vunmap;
 	int begin, end;
+	/* Locked callbacks (pin, unpin, map, unmap, vmap, vunmap) run without the lock. */
+	int unlocked_calls;
+	/* What the callbacks return, for a buggy exporter's positive values. */
+	int attach_ret, pin_ret, vmap_ret, begin_ret, end_ret;
 };
+
+/* Counts a locked callback of @buf, and whether it ran with the lock held. */
+static void locked_call(struct dma_buf *buf, int *count)
+{
+	struct misuse_exporter *exp = buf->priv;
+
+	(*count)++;
+	if (!dma_resv_is_locked(buf->resv))
+		exp->unlocked_calls++;
+}
 
 struct misuse_ctx {
 	struct device *dev;
@@ -34,8 +57,10 @@ struct misuse_ctx {
 
 static int misuse_attach(struct dma_buf *buf, struct dma_buf_attachment *a)
 {
-	((struct misuse_exporter *)buf->priv)->attach++;
-	return 0;
+	struct misuse_exporter *exp = buf->priv;
+
+	exp->attach++;
+	return exp->attach_ret;
 }
 
 static void misuse_detach(struct dma_buf *buf, struct dma_buf_attachment *a)
@@ -45,13 +70,17 @@ static void misuse_detach(struct dma_buf *buf, struct dma_buf_attachment *a)
 
 static int misuse_pin(struct dma_buf_attachment *a)
 {
-	((struct misuse_exporter *)a->dmabuf->priv)->pin++;
-	return 0;
+	struct misuse_exporter *exp = a->dmabuf->priv;
+
+	locked_call(a->dmabuf, &exp->pin);
+	return exp->pin_ret;
 }
 
 static void misuse_unpin(struct dma_buf_attachment *a)
 {
-	((struct misuse_exporter *)a->dmabuf->priv)->unpin++;
+	struct misuse_exporter *exp = a->dmabuf->priv;
+
+	locked_call(a->dmabuf, &exp->unpin);
 }
 
 static struct sg_table *misuse_map(struct dma_buf_attachment *a,
@@ -68,14 +97,14 @@ static struct sg_table *misuse_map(struct dma_buf_attachment *a,
 	/* Not a real DMA mapping: the importers here never use it. */
 	sg_dma_address(sgt->sgl) = PAGE_SIZE;
 	sg_dma_len(sgt->sgl) = PAGE_SIZE;
-	((struct misuse_exporter *)a->dmabuf->priv)->map++;
+	locked_call(a->dmabuf, &((struct misuse_exporter *)a->dmabuf->priv)->map);
 	return sgt;
 }
 
 static void misuse_unmap(struct dma_buf_attachment *a, struct sg_table *sgt,
 			 enum dma_data_direction dir)
 {
-	((struct misuse_exporter *)a->dmabuf->priv)->unmap++;
+	locked_call(a->dmabuf, &((struct misuse_exporter *)a->dmabuf->priv)->unmap);
 	sg_free_table(sgt);
 	kfree(sgt);
 }
@@ -84,26 +113,32 @@ static int misuse_vmap(struct dma_buf *buf, struct iosys_map *map)
 {
 	struct misuse_exporter *exp = buf->priv;
 
-	exp->vmap++;
+	locked_call(buf, &exp->vmap);
+	if (exp->vmap_ret)
+		return exp->vmap_ret;
 	iosys_map_set_vaddr(map, exp->vaddr);
 	return 0;
 }
 
 static void misuse_vunmap(struct dma_buf *buf, struct iosys_map *map)
 {
-	((struct misuse_exporter *)buf->priv)->vunmap++;
+	locked_call(buf, &((struct misuse_exporter *)buf->priv)->vunmap);
 }
 
 static int misuse_begin(struct dma_buf *buf, enum dma_data_direction dir)
 {
-	((struct misuse_exporter *)buf->priv)->begin++;
-	return 0;
+	struct misuse_exporter *exp = buf->priv;
+
+	exp->begin++;
+	return exp->begin_ret;
 }
 
 static int misuse_end(struct dma_buf *buf, enum dma_data_direction dir)
 {
-	((struct misuse_exporter *)buf->priv)->end++;
-	return 0;
+	struct misuse_exporter *exp = buf->priv;
+
+	exp->end++;
+	return exp->end_ret;
 }
 
 static void misuse_release(struct dma_buf *buf)
@@ -130,7 +165,11 @@ static const struct dma_buf_ops misuse_ops = {
 
 static void misuse_invalidate(struct dma_buf_attachment *a)
 {
-	((struct misuse_ctx *)a->importer_priv)->invalidations++;
+	struct misuse_ctx *ctx = a->importer_priv;
+
+	ctx->invalidations++;
+	if (!dma_resv_is_locked(a->dmabuf->resv))
+		ctx->exp->unlocked_calls++;
 }
 
 static const struct dma_buf_attach_ops misuse_importer = {
@@ -216,7 +255,25 @@ static void misuse_rules_followed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
 }
 
-/* Locked functions called without the lock: refused, nothing reaches the exporter. */
+/* Nothing left behind: no attachment, pin, mapping or kernel mapping. */
+static void expect_clean(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
+	KUNIT_EXPECT_EQ(test, ctx->exp->attach, ctx->exp->detach);
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, ctx->exp->unpin);
+	KUNIT_EXPECT_EQ(test, ctx->exp->map, ctx->exp->unmap);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, ctx->exp->vunmap);
+	KUNIT_EXPECT_EQ(test, ctx->buf->vmapping_counter, 0);
+	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&ctx->buf->vmap_ptr));
+}
+
+/*
+ * Locked functions called without the lock: done as with it (as the C core
+ * does them), the core taking the lock for the call, so the exporter's and the
+ * importer's callbacks run with it held.
+ */
 static void misuse_locked_without_lock(struct kunit *test)
 {
 	struct misuse_ctx *ctx = test->priv;
@@ -224,50 +281,103 @@ static void misuse_locked_without_lock(struct kunit *test)
 	struct iosys_map map = IOSYS_MAP_INIT_VADDR(ctx);
 	struct sg_table *sgt;
 
-	KUNIT_EXPECT_EQ(test, dma_buf_pin(a), -EINVAL);
-	KUNIT_EXPECT_PTR_EQ(test, dma_buf_map_attachment(a, DMA_TO_DEVICE),
-			    ERR_PTR(-EINVAL));
-	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &map), -EINVAL);
-	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&map));
-	dma_buf_invalidate_mappings(ctx->buf);
-	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->map, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 0);
-	KUNIT_EXPECT_EQ(test, ctx->invalidations, 0);
-
-	/* Undoing without the lock is refused too: the mapping stays. */
-	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
-	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(ctx->buf, &map), 0);
-	dma_resv_lock(ctx->buf->resv, NULL);
 	KUNIT_EXPECT_EQ(test, dma_buf_pin(a), 0);
-	dma_resv_unlock(ctx->buf->resv);
+	sgt = dma_buf_map_attachment(a, DMA_TO_DEVICE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &map), 0);
+	KUNIT_EXPECT_PTR_EQ(test, map.vaddr, ctx->exp->vaddr);
+	dma_buf_invalidate_mappings(ctx->buf);
+	KUNIT_EXPECT_EQ(test, ctx->invalidations, 1);
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(ctx->buf->resv));
 
+	/* Teardown without the lock completes too. */
 	dma_buf_unmap_attachment(a, sgt, DMA_TO_DEVICE);
 	dma_buf_vunmap(ctx->buf, &map);
 	dma_buf_unpin(a);
-	KUNIT_EXPECT_EQ(test, ctx->exp->unmap, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->unpin, 0);
-
-	/* Done right, they go through. */
-	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_TO_DEVICE);
-	dma_buf_vunmap_unlocked(ctx->buf, &map);
-	dma_resv_lock(ctx->buf->resv, NULL);
-	dma_buf_unpin(a);
-	dma_resv_unlock(ctx->buf->resv);
-	KUNIT_EXPECT_EQ(test, ctx->exp->unmap, 1);
-	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
-	KUNIT_EXPECT_EQ(test, ctx->exp->unpin, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->map, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unlocked_calls, 0);
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(ctx->buf->resv));
 	dma_buf_detach(ctx->buf, a);
+	expect_clean(test);
 }
 
-/* Unlocked functions called with the lock held: -EDEADLK instead of a deadlock. */
+struct holder {
+	struct dma_resv *resv;
+	struct completion locked, release;
+};
+
+static int hold_lock(void *data)
+{
+	struct holder *h = data;
+
+	dma_resv_lock(h->resv, NULL);
+	complete(&h->locked);
+	wait_for_completion(&h->release);
+	dma_resv_unlock(h->resv);
+	return 0;
+}
+
+/*
+ * Locked functions called without the lock while another task holds it: run
+ * without it, as the C core runs them, rather than blocking (the caller may
+ * hold a lock that the holder waits for).
+ */
+static void misuse_locked_without_lock_contended(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dyn_attach(test);
+	struct task_struct *task;
+	struct holder h = { .resv = ctx->buf->resv };
+	struct iosys_map map;
+	struct sg_table *sgt;
+
+	init_completion(&h.locked);
+	init_completion(&h.release);
+	task = kthread_run(hold_lock, &h, "dma-buf-misuse-holder");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	wait_for_completion(&h.locked);
+
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(a), 0);
+	sgt = dma_buf_map_attachment(a, DMA_FROM_DEVICE);
+	KUNIT_EXPECT_FALSE(test, IS_ERR_OR_NULL(sgt));
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &map), 0);
+	if (!IS_ERR_OR_NULL(sgt))
+		dma_buf_unmap_attachment(a, sgt, DMA_FROM_DEVICE);
+	dma_buf_vunmap(ctx->buf, &map);
+	dma_buf_unpin(a);
+	complete(&h.release);
+	kthread_stop(task);
+
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->map, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+	dma_buf_detach(ctx->buf, a);
+	expect_clean(test);
+}
+
+/* Waits up to a second for the exporter's detach, which a worker may run. */
+static int wait_detached(struct misuse_exporter *exp, int detached)
+{
+	int i;
+
+	for (i = 0; i < 50 && READ_ONCE(exp->detach) != detached; i++)
+		msleep(20);
+	return READ_ONCE(exp->detach);
+}
+
+/*
+ * Unlocked functions called with the lock held: attach is refused with
+ * -EDEADLK; the others complete under the caller's lock (where the C core
+ * deadlocks) or call the exporter as the C core does.
+ */
 static void misuse_unlocked_with_lock(struct kunit *test)
 {
 	struct misuse_ctx *ctx = test->priv;
 	struct dma_buf_attachment *a = dyn_attach(test);
 	struct iosys_map map;
+	struct sg_table *sgt;
 
 	dma_resv_lock(ctx->buf->resv, NULL);
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_attach(ctx->buf, ctx->dev),
@@ -276,32 +386,76 @@ static void misuse_unlocked_with_lock(struct kunit *test)
 			    dma_buf_dynamic_attach(ctx->buf, ctx->dev,
 						   &misuse_importer, ctx),
 			    ERR_PTR(-EDEADLK));
-	KUNIT_EXPECT_PTR_EQ(test,
-			    dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE),
-			    ERR_PTR(-EDEADLK));
-	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(ctx->buf, &map), -EDEADLK);
-	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(ctx->buf, DMA_FROM_DEVICE),
-			-EDEADLK);
-	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(ctx->buf, DMA_FROM_DEVICE),
-			-EDEADLK);
-	/* Refused: the attachment stays attached. */
+	KUNIT_EXPECT_EQ(test, ctx->exp->attach, 1);
+
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(ctx->buf, &map), 0);
+	KUNIT_EXPECT_PTR_EQ(test, map.vaddr, ctx->exp->vaddr);
+	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(ctx->buf, DMA_FROM_DEVICE), 0);
+	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(ctx->buf, DMA_FROM_DEVICE), 0);
+	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_FROM_DEVICE);
+	dma_buf_vunmap_unlocked(ctx->buf, &map);
+	KUNIT_EXPECT_EQ(test, ctx->exp->map, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->begin, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->end, 1);
+
+	/*
+	 * Detached at once: off the list, so an invalidation no longer reaches
+	 * the importer, whose data may be gone.
+	 */
 	dma_buf_detach(ctx->buf, a);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
+	dma_buf_invalidate_mappings(ctx->buf);
+	KUNIT_EXPECT_EQ(test, ctx->invalidations, 0);
+	KUNIT_EXPECT_TRUE(test, dma_resv_is_locked(ctx->buf->resv));
 	dma_resv_unlock(ctx->buf->resv);
 
-	KUNIT_EXPECT_EQ(test, ctx->exp->attach, 1);
-	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->map, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->begin, 0);
-	KUNIT_EXPECT_EQ(test, ctx->exp->end, 0);
+	/* The exporter's detach, which may take the lock, runs once it is free. */
+	KUNIT_EXPECT_EQ(test, wait_detached(ctx->exp, 1), 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unlocked_calls, 0);
+	expect_clean(test);
+}
 
-	/* Still attached, so invalidation reaches it. */
+/* An importer that frees its data right after a detach made with the lock held. */
+static void misuse_detach_locked_then_free(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a, *b;
+	struct misuse_ctx *priv;
+
+	priv = kzalloc_obj(*priv);
+	KUNIT_ASSERT_NOT_NULL(test, priv);
+	priv->exp = ctx->exp;
+	a = dma_buf_dynamic_attach(ctx->buf, ctx->dev, &misuse_importer, priv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, a);
+	b = dyn_attach(test);
+
 	dma_resv_lock(ctx->buf->resv, NULL);
+	dma_buf_detach(ctx->buf, a);
+	kfree(priv);
+	/* Only the other importer is told. */
 	dma_buf_invalidate_mappings(ctx->buf);
 	dma_resv_unlock(ctx->buf->resv);
 	KUNIT_EXPECT_EQ(test, ctx->invalidations, 1);
-	dma_buf_detach(ctx->buf, a);
-	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
+	KUNIT_EXPECT_EQ(test, wait_detached(ctx->exp, 1), 1);
+	dma_buf_detach(ctx->buf, b);
+	expect_clean(test);
+}
+
+/* A buggy exporter's positive result from attach is an error, not a pointer. */
+static void misuse_exporter_positive_attach(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+
+	ctx->exp->attach_ret = 1;
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_attach(ctx->buf, ctx->dev), ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, ctx->exp->attach, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
 }
 
 /* Pointers a C caller can get wrong. */
@@ -323,6 +477,8 @@ static void misuse_bad_pointers(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&map));
 	KUNIT_EXPECT_FALSE(test, dma_buf_attach_revocable(NULL));
 	KUNIT_EXPECT_TRUE(test, dma_buf_attach_revocable(a));
+	KUNIT_EXPECT_EQ(test, dma_buf_fd(NULL, O_CLOEXEC), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_fd(ERR_PTR(-ENOMEM), O_CLOEXEC), -EINVAL);
 
 	/* A vunmap of a mapping that is not the buffer's changes nothing. */
 	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(ctx->buf, &map), 0);
@@ -399,7 +555,10 @@ static void misuse_vmap_is_counted(struct kunit *test)
 static struct kunit_case misuse_cases[] = {
 	KUNIT_CASE(misuse_rules_followed),
 	KUNIT_CASE(misuse_locked_without_lock),
+	KUNIT_CASE(misuse_locked_without_lock_contended),
 	KUNIT_CASE(misuse_unlocked_with_lock),
+	KUNIT_CASE(misuse_detach_locked_then_free),
+	KUNIT_CASE(misuse_exporter_positive_attach),
 	KUNIT_CASE(misuse_bad_pointers),
 	KUNIT_CASE(misuse_detach_from_other_buffer),
 	KUNIT_CASE(misuse_vmap_is_counted),
@@ -412,8 +571,145 @@ static struct kunit_suite misuse_suite = {
 	.exit = misuse_exit,
 	.test_cases = misuse_cases,
 };
-kunit_test_suite(misuse_suite);
 
-MODULE_DESCRIPTION("Lock-rule misuse of the dma-buf API from C, for the Rust core");
+/* The kernel mapping the exporter gave, as a driver writes through it. */
+static void write_through(struct kunit *test, struct iosys_map *map)
+{
+	struct misuse_ctx *ctx = test->priv;
+
+	KUNIT_ASSERT_PTR_EQ(test, map->vaddr, ctx->exp->vaddr);
+	memset(map->vaddr, 0xa5, PAGE_SIZE);
+}
+
+/*
+ * etnaviv: submit_perfmon_validate() -> etnaviv_gem_prime_vmap_impl() vmaps
+ * an imported buffer holding only its object's mutex, and uses the address.
+ */
+static void pattern_vmap_under_driver_lock(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct iosys_map map;
+	struct mutex obj_lock;
+
+	mutex_init(&obj_lock);
+	mutex_lock(&obj_lock);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &map), 0);
+	mutex_unlock(&obj_lock);
+	write_through(test, &map);
+	dma_buf_vunmap_unlocked(ctx->buf, &map);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
+	expect_clean(test);
+	mutex_destroy(&obj_lock);
+}
+
+/*
+ * qaic: qaic_prepare_import_bo() maps a static attachment and
+ * qaic_unprepare_import_bo() unmaps it, both without the lock.
+ */
+static void pattern_map_unmap_without_lock(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a;
+	struct sg_table *sgt;
+
+	a = dma_buf_attach(ctx->buf, ctx->dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, a);
+	sgt = dma_buf_map_attachment(a, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, sg_dma_len(sgt->sgl), PAGE_SIZE);
+	/* A static importer of an exporter that can pin is pinned while mapped. */
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
+	dma_buf_unmap_attachment(a, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(ctx->buf, a);
+	KUNIT_EXPECT_EQ(test, ctx->exp->map, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unpin, 1);
+	expect_clean(test);
+}
+
+/* amdxdna: amdxdna_cbuf_clear() vmaps and vunmaps its own buffer without the lock. */
+static void pattern_exporter_vmaps_own_buffer(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct iosys_map map;
+
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &map), 0);
+	write_through(test, &map);
+	dma_buf_vunmap(ctx->buf, &map);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
+	expect_clean(test);
+}
+
+/*
+ * amdgpu: on hot-unplug, amdgpu_device_fini_hw() -> ... ->
+ * amdgpu_ttm_backend_unbind() unmaps a dynamic importer's mapping without the
+ * lock.
+ */
+static void pattern_unmap_on_unplug(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dyn_attach(test);
+	struct sg_table *sgt;
+
+	dma_resv_lock(ctx->buf->resv, NULL);
+	sgt = dma_buf_map_attachment(a, DMA_BIDIRECTIONAL);
+	dma_resv_unlock(ctx->buf->resv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	dma_buf_unmap_attachment(a, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(ctx->buf, a);
+	KUNIT_EXPECT_EQ(test, ctx->exp->map, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unmap, 1);
+	/* A dynamic importer is not pinned by its mappings. */
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 0);
+	expect_clean(test);
+}
+
+/* A buggy exporter's positive results reach the caller as they are. */
+static void pattern_exporter_positive_results(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dyn_attach(test);
+	struct iosys_map map;
+
+	ctx->exp->begin_ret = 1;
+	ctx->exp->end_ret = 2;
+	ctx->exp->pin_ret = 3;
+	ctx->exp->vmap_ret = 4;
+	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(ctx->buf, DMA_TO_DEVICE), 1);
+	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(ctx->buf, DMA_TO_DEVICE), 2);
+	dma_resv_lock(ctx->buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(a), 3);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(ctx->buf, &map), 4);
+	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&map));
+	dma_resv_unlock(ctx->buf->resv);
+	dma_buf_detach(ctx->buf, a);
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unpin, 0);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 0);
+	KUNIT_EXPECT_EQ(test, ctx->buf->vmapping_counter, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
+}
+
+static struct kunit_case pattern_cases[] = {
+	KUNIT_CASE(pattern_vmap_under_driver_lock),
+	KUNIT_CASE(pattern_map_unmap_without_lock),
+	KUNIT_CASE(pattern_exporter_vmaps_own_buffer),
+	KUNIT_CASE(pattern_unmap_on_unplug),
+	KUNIT_CASE(pattern_exporter_positive_results),
+	{}
+};
+
+static struct kunit_suite pattern_suite = {
+	.name = "dma_buf_driver_patterns",
+	.init = misuse_init,
+	.exit = misuse_exit,
+	.test_cases = pattern_cases,
+};
+kunit_test_suites(&misuse_suite, &pattern_suite);
+
+MODULE_DESCRIPTION("Misuse of the dma-buf locking convention from C, and what it gets");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS("DMA_BUF");

@@ -9,13 +9,14 @@
 
 use crate::{
     attach, cpu_access, export, fs, list, map,
-    ops::Direction,
-    rules::Entry,
+    ops::{Direction, Ret},
+    rules::{entry, is_err_or_null, Entry},
     vmap::{self, cleared},
 };
 use kernel::{
     bindings,
     dma_buf::DmaBuf,
+    dma_resv::ResvGuard,
     ffi::{c_int, c_ulong, c_void},
     mm::virt::VmaNew,
     prelude::*,
@@ -60,12 +61,9 @@ same_prototype!(
     dma_buf_vunmap_unlocked,
 );
 
-/// Returns `result` as C returns an `int`: zero or a negative errno.
-fn to_int(result: Result) -> c_int {
-    match result {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+/// Returns an exporter's `int`, which [`Ret`] keeps as it was, as C returns it.
+fn ret_to_int(ret: Ret) -> c_int {
+    ret.err().unwrap_or(0)
 }
 
 /// Returns `result` as C returns a pointer: the pointer or an error pointer.
@@ -84,7 +82,7 @@ fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
 /// Called once, by the initcall, before any other function of the core.
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_core_init() -> c_int {
-    // SAFETY: See above.
+    // SAFETY: This is the initcall, which runs once, before any buffer is exported.
     unsafe { list::init() };
     if let Err(e) = fs::init() {
         return e.to_errno();
@@ -104,26 +102,28 @@ pub unsafe extern "C" fn dma_buf_core_init() -> c_int {
 pub unsafe extern "C" fn dma_buf_export(
     exp_info: *const bindings::dma_buf_export_info,
 ) -> *mut bindings::dma_buf {
-    static ENTRY: Entry = Entry::new("dma_buf_export");
+    static ENTRY: Entry = entry!(dma_buf_export);
     to_ptr((|| {
-        let info = ENTRY.valid("exp_info", exp_info.cast_mut())?;
-        // SAFETY: C callers pass a valid description.
+        let info = ENTRY.valid(exp_info.cast_mut())?;
+        // SAFETY: C callers pass a valid description (and not null or an error pointer:
+        // checked above).
         let info = unsafe { info.as_ref() };
-        // SAFETY: The operations, when set, are a static table.
+        // SAFETY: The operations, when set, are a static table (the C contract).
         let ops = unsafe { info.ops.as_ref() };
         let complete = ops.is_some_and(|ops| {
             ops.map_dma_buf.is_some() && ops.unmap_dma_buf.is_some() && ops.release.is_some()
         });
         if info.priv_.is_null() || !complete {
-            return Err(ENTRY.bad_arg(format_args!(
-                "called without private data, or operations without map_dma_buf, \
-                 unmap_dma_buf or release"
-            )));
+            return Err(ENTRY.bad_arg(
+                c"without private data, or operations without map_dma_buf, unmap_dma_buf or \
+                  release",
+            ));
         }
         if ops.is_some_and(|ops| ops.pin.is_some() != ops.unpin.is_some()) {
-            return Err(ENTRY.bad_arg(format_args!("called with only one of pin and unpin")));
+            return Err(ENTRY.bad_arg(c"with only one of pin and unpin"));
         }
-        // SAFETY: Checked above; the rest is the caller's promise.
+        // SAFETY: The description is complete (checked above); that its parts outlive the
+        // buffer is the caller's promise.
         let buf = unsafe { export::export(info) }?;
         core::ptr::NonNull::new(buf.as_raw()).ok_or(EINVAL)
     })())
@@ -133,16 +133,18 @@ pub unsafe extern "C" fn dma_buf_export(
 ///
 /// # Safety
 ///
-/// `dmabuf` is referenced by the caller, who gives the reference up on success.
+/// `dmabuf`, unless null or an error pointer, is referenced by the caller, who gives the
+/// reference up on success.
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_fd(dmabuf: *mut bindings::dma_buf, flags: c_int) -> c_int {
     // Not an `Entry`: a null buffer (or one without a file) is an `EINVAL` for C callers,
-    // without a warning.
-    // SAFETY: `dmabuf` is null or a buffer.
-    if dmabuf.is_null() || unsafe { (*dmabuf).file }.is_null() {
+    // without a warning, as in the C core; so is an error pointer, which the C core
+    // dereferences (callers pass what `dma_buf_export()` returned, unchecked).
+    // SAFETY: `dmabuf` is a buffer if it is neither null nor an error pointer.
+    if is_err_or_null(dmabuf) || unsafe { (*dmabuf).file }.is_null() {
         return EINVAL.to_errno();
     }
-    // SAFETY: A referenced, exported buffer (see above).
+    // SAFETY: A referenced, exported buffer: checked above, and the caller's reference.
     let buf = unsafe { DmaBuf::from_raw(dmabuf) };
     // SAFETY: The caller gives its reference up on success.
     unsafe { export::fd(buf, flags) }.unwrap_or_else(|e| e.to_errno())
@@ -156,10 +158,11 @@ pub unsafe extern "C" fn dma_buf_fd(dmabuf: *mut bindings::dma_buf, flags: c_int
 /// the current task with `get_unused_fd_flags()` and not installed.
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_fd_install(dmabuf: *mut bindings::dma_buf, fd: c_int) {
-    static ENTRY: Entry = Entry::new("dma_buf_fd_install");
+    static ENTRY: Entry = entry!(dma_buf_fd_install);
     // SAFETY: C callers pass a referenced buffer.
     if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
-        // SAFETY: See above.
+        // SAFETY: `fd` is reserved and not installed, and the reference is given up (the
+        // caller's promise).
         unsafe { export::install(buf, fd) };
     }
 }
@@ -177,7 +180,7 @@ pub extern "C" fn dma_buf_get(fd: c_int) -> *mut bindings::dma_buf {
 /// The caller gives up one reference to `dmabuf`.
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_put(dmabuf: *mut bindings::dma_buf) {
-    static ENTRY: Entry = Entry::new("dma_buf_put");
+    static ENTRY: Entry = entry!(dma_buf_put);
     // SAFETY: C callers pass a referenced buffer.
     if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
         // SAFETY: The caller gives the reference up.
@@ -188,7 +191,7 @@ pub unsafe extern "C" fn dma_buf_put(dmabuf: *mut bindings::dma_buf) {
 /// `dma_buf_iter_begin()`: the first buffer of the list of all, referenced, or null.
 #[no_mangle]
 pub extern "C" fn dma_buf_iter_begin() -> *mut bindings::dma_buf {
-    // SAFETY: From the head.
+    // SAFETY: `None` starts from the list's head.
     unsafe { list::Locked::lock().next_referenced(None) }.unwrap_or(core::ptr::null_mut())
 }
 
@@ -208,9 +211,12 @@ pub unsafe extern "C" fn dma_buf_iter_next(
     // reference: the release that removes it needs the list's lock, and `fput()` defers it.
     // SAFETY: A referenced buffer, which the caller gives up.
     unsafe { export::put(DmaBuf::from_raw(dmabuf)) };
-    // SAFETY: `dmabuf` is on the list (see above).
+    // SAFETY: `dmabuf` is on the list: it stays there while the list is locked (above).
     unsafe { list.next_referenced(Some(dmabuf)) }.unwrap_or(core::ptr::null_mut())
 }
+
+/// What `dma_buf_attach()` and `dma_buf_dynamic_attach()` say of a caller with the lock held.
+const ATTACH_REFUSED: &CStr = c"refused with -EDEADLK (the C core deadlocks)";
 
 /// `dma_buf_dynamic_attach()`: see `include/linux/dma-buf.h`.
 ///
@@ -225,12 +231,15 @@ pub unsafe extern "C" fn dma_buf_dynamic_attach(
     importer_ops: *const bindings::dma_buf_attach_ops,
     importer_priv: *mut c_void,
 ) -> *mut bindings::dma_buf_attachment {
-    static ENTRY: Entry = Entry::new("dma_buf_dynamic_attach");
+    static ENTRY: Entry = entry!(dma_buf_dynamic_attach);
     to_ptr((|| {
         // SAFETY: C callers pass a referenced buffer.
         let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        let dev = ENTRY.valid("device", dev)?;
-        ENTRY.require_unlocked(buf.resv())?;
+        let dev = ENTRY.valid(dev)?;
+        // The exporter's `attach` runs without the lock and may take it.
+        if ENTRY.caller_holds(buf.resv(), ATTACH_REFUSED) {
+            return Err(EDEADLK);
+        }
         // SAFETY: The caller guarantees that `dev` and `importer_ops` outlive the attachment.
         unsafe { attach::attach(buf, dev, importer_ops, importer_priv) }
     })())
@@ -246,18 +255,24 @@ pub unsafe extern "C" fn dma_buf_attach(
     dmabuf: *mut bindings::dma_buf,
     dev: *mut bindings::device,
 ) -> *mut bindings::dma_buf_attachment {
-    static ENTRY: Entry = Entry::new("dma_buf_attach");
+    static ENTRY: Entry = entry!(dma_buf_attach);
     to_ptr((|| {
         // SAFETY: C callers pass a referenced buffer.
         let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        let dev = ENTRY.valid("device", dev)?;
-        ENTRY.require_unlocked(buf.resv())?;
+        let dev = ENTRY.valid(dev)?;
+        if ENTRY.caller_holds(buf.resv(), ATTACH_REFUSED) {
+            return Err(EDEADLK);
+        }
         // SAFETY: The caller guarantees that `dev` outlives the attachment.
         unsafe { attach::attach(buf, dev, core::ptr::null(), core::ptr::null_mut()) }
     })())
 }
 
 /// `dma_buf_detach()`.
+///
+/// Always detaches a valid attachment: with the lock held by the caller, against the
+/// convention, the attachment leaves the buffer at once and the exporter's `detach` runs from
+/// a worker (see [`attach::detach`]).
 ///
 /// # Safety
 ///
@@ -267,21 +282,25 @@ pub unsafe extern "C" fn dma_buf_detach(
     dmabuf: *mut bindings::dma_buf,
     attach: *mut bindings::dma_buf_attachment,
 ) {
-    static ENTRY: Entry = Entry::new("dma_buf_detach");
+    static ENTRY: Entry = entry!(dma_buf_detach);
     let _: Result = (|| {
         // SAFETY: C callers pass a referenced buffer.
         let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        let raw = ENTRY.valid("attachment", attach)?;
-        // SAFETY: C callers pass a live attachment; only its buffer pointer is read before it
-        // is known to be this buffer's.
+        let raw = ENTRY.valid(attach)?;
+        // SAFETY: C callers pass a live attachment (not null or an error pointer: checked
+        // above); only its buffer pointer is read before it is known to be this buffer's.
         if !core::ptr::eq(unsafe { (*raw.as_ptr()).dmabuf }, buf.as_raw()) {
-            return Err(ENTRY.bad_arg(format_args!("called with an attachment of another buffer")));
+            return Err(ENTRY.bad_arg(c"with an attachment of another buffer"));
         }
         // SAFETY: A live attachment of `buf` (checked above).
         let attachment = unsafe { ENTRY.attachment(attach) }?;
-        ENTRY.require_unlocked(buf.resv())?;
-        // SAFETY: The caller gives up the attachment.
-        unsafe { attach::detach(attachment) };
+        let locked = ENTRY.caller_holds(
+            buf.resv(),
+            c"detached under the caller's lock, the exporter's detach deferred to a worker",
+        );
+        // SAFETY: The caller gives up the attachment; the current task holds the lock if
+        // `locked` (checked above).
+        unsafe { attach::detach(attachment, locked) };
         Ok(())
     })();
 }
@@ -293,15 +312,16 @@ pub unsafe extern "C" fn dma_buf_detach(
 /// `attach` is a live attachment.
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_pin(attach: *mut bindings::dma_buf_attachment) -> c_int {
-    static ENTRY: Entry = Entry::new("dma_buf_pin");
-    to_int((|| {
-        // SAFETY: C callers pass a live attachment.
-        let attachment = unsafe { ENTRY.attachment(attach) }?;
-        let resv = attachment.buffer().resv();
-        ENTRY.require_held(resv)?;
-        // SAFETY: The current task holds the lock (checked above) for the call.
-        unsafe { resv.with_held(|held| attach::pin(&attachment, held)) }
-    })())
+    static ENTRY: Entry = entry!(dma_buf_pin);
+    // SAFETY: C callers pass a live attachment.
+    match unsafe { ENTRY.attachment(attach) } {
+        Ok(attachment) => ret_to_int(
+            ENTRY
+                .locked(attachment.buffer().resv())
+                .run(|held| attach::pin(&attachment, held)),
+        ),
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `dma_buf_unpin()`.
@@ -311,16 +331,13 @@ pub unsafe extern "C" fn dma_buf_pin(attach: *mut bindings::dma_buf_attachment) 
 /// `attach` is a live attachment, pinned by `dma_buf_pin()`.
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_unpin(attach: *mut bindings::dma_buf_attachment) {
-    static ENTRY: Entry = Entry::new("dma_buf_unpin");
-    let _: Result = (|| {
-        // SAFETY: C callers pass a live attachment.
-        let attachment = unsafe { ENTRY.attachment(attach) }?;
-        let resv = attachment.buffer().resv();
-        ENTRY.require_held(resv)?;
-        // SAFETY: The current task holds the lock (checked above) for the call.
-        unsafe { resv.with_held(|held| attach::unpin(&attachment, held)) };
-        Ok(())
-    })();
+    static ENTRY: Entry = entry!(dma_buf_unpin);
+    // SAFETY: C callers pass a live attachment.
+    if let Ok(attachment) = unsafe { ENTRY.attachment(attach) } {
+        ENTRY
+            .locked(attachment.buffer().resv())
+            .run(|held| attach::unpin(&attachment, held));
+    }
 }
 
 /// `dma_buf_map_attachment()`.
@@ -333,15 +350,14 @@ pub unsafe extern "C" fn dma_buf_map_attachment(
     attach: *mut bindings::dma_buf_attachment,
     direction: Direction,
 ) -> *mut bindings::sg_table {
-    static ENTRY: Entry = Entry::new("dma_buf_map_attachment");
+    static ENTRY: Entry = entry!(dma_buf_map_attachment);
     might_sleep();
     to_ptr((|| {
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
-        let resv = attachment.buffer().resv();
-        ENTRY.require_held(resv)?;
-        // SAFETY: The current task holds the lock (checked above) for the call.
-        unsafe { resv.with_held(|held| map::map(&attachment, direction, held)) }
+        ENTRY
+            .locked(attachment.buffer().resv())
+            .run(|held| map::map(&attachment, direction, held))
     })())
 }
 
@@ -355,15 +371,14 @@ pub unsafe extern "C" fn dma_buf_map_attachment_unlocked(
     attach: *mut bindings::dma_buf_attachment,
     direction: Direction,
 ) -> *mut bindings::sg_table {
-    static ENTRY: Entry = Entry::new("dma_buf_map_attachment_unlocked");
+    static ENTRY: Entry = entry!(dma_buf_map_attachment_unlocked);
     might_sleep();
     to_ptr((|| {
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
-        let resv = attachment.buffer().resv();
-        ENTRY.require_unlocked(resv)?;
-        let held = resv.lock();
-        map::map(&attachment, direction, &held)
+        ENTRY.lock_for(attachment.buffer().resv(), |held| {
+            map::map(&attachment, direction, held)
+        })
     })())
 }
 
@@ -379,17 +394,16 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment(
     sg_table: *mut bindings::sg_table,
     direction: Direction,
 ) {
-    static ENTRY: Entry = Entry::new("dma_buf_unmap_attachment");
+    static ENTRY: Entry = entry!(dma_buf_unmap_attachment);
     might_sleep();
     let _: Result = (|| {
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
-        let table = ENTRY.valid("sg_table", sg_table)?;
-        let resv = attachment.buffer().resv();
-        ENTRY.require_held(resv)?;
-        // SAFETY: The current task holds the lock (checked above) for the call, and the caller
-        // gives back a table of this attachment.
-        unsafe { resv.with_held(|held| map::unmap(&attachment, table, direction, held)) };
+        let table = ENTRY.valid(sg_table)?;
+        ENTRY.locked(attachment.buffer().resv()).run(|held| {
+            // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
+            unsafe { map::unmap(&attachment, table, direction, held) }
+        });
         Ok(())
     })();
 }
@@ -405,16 +419,16 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment_unlocked(
     sg_table: *mut bindings::sg_table,
     direction: Direction,
 ) {
-    static ENTRY: Entry = Entry::new("dma_buf_unmap_attachment_unlocked");
+    static ENTRY: Entry = entry!(dma_buf_unmap_attachment_unlocked);
     might_sleep();
     let _: Result = (|| {
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
-        let table = ENTRY.valid("sg_table", sg_table)?;
-        let resv = attachment.buffer().resv();
-        ENTRY.require_unlocked(resv)?;
-        // SAFETY: The caller gives back a table of this attachment.
-        unsafe { map::unmap(&attachment, table, direction, &resv.lock()) };
+        let table = ENTRY.valid(sg_table)?;
+        ENTRY.lock_for(attachment.buffer().resv(), |held| {
+            // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
+            unsafe { map::unmap(&attachment, table, direction, held) }
+        });
         Ok(())
     })();
 }
@@ -428,7 +442,7 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment_unlocked(
 pub unsafe extern "C" fn dma_buf_attach_revocable(
     attach: *mut bindings::dma_buf_attachment,
 ) -> bool {
-    static ENTRY: Entry = Entry::new("dma_buf_attach_revocable");
+    static ENTRY: Entry = entry!(dma_buf_attach_revocable);
     // SAFETY: C callers pass a live attachment.
     unsafe { ENTRY.attachment(attach) }.is_ok_and(|attachment| attach::revocable(&attachment))
 }
@@ -440,19 +454,17 @@ pub unsafe extern "C" fn dma_buf_attach_revocable(
 /// `dmabuf` is referenced.
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_invalidate_mappings(dmabuf: *mut bindings::dma_buf) {
-    static ENTRY: Entry = Entry::new("dma_buf_invalidate_mappings");
-    let _: Result = (|| {
-        // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        ENTRY.require_held(buf.resv())?;
-        // SAFETY: The current task holds the lock (checked above) for the call.
-        unsafe {
-            buf.resv()
-                .with_held(|held| attach::invalidate_mappings(buf, held))
-        };
-        Ok(())
-    })();
+    static ENTRY: Entry = entry!(dma_buf_invalidate_mappings);
+    // SAFETY: C callers pass a referenced buffer.
+    if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
+        ENTRY
+            .locked(buf.resv())
+            .run(|held| attach::invalidate_mappings(buf, held));
+    }
 }
+
+/// What the CPU access functions and `dma_buf_mmap()` say of a caller with the lock held.
+const CALLED_AS_IN_C: &CStr = c"called the exporter as the C core does";
 
 /// `dma_buf_begin_cpu_access()`.
 ///
@@ -464,13 +476,15 @@ pub unsafe extern "C" fn dma_buf_begin_cpu_access(
     dmabuf: *mut bindings::dma_buf,
     direction: Direction,
 ) -> c_int {
-    static ENTRY: Entry = Entry::new("dma_buf_begin_cpu_access");
-    to_int((|| {
-        // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        ENTRY.require_unlocked(buf.resv())?;
-        cpu_access::begin(buf, direction)
-    })())
+    static ENTRY: Entry = entry!(dma_buf_begin_cpu_access);
+    // SAFETY: C callers pass a referenced buffer.
+    match unsafe { ENTRY.buffer(dmabuf) } {
+        Ok(buf) => {
+            let locked = ENTRY.caller_holds(buf.resv(), CALLED_AS_IN_C);
+            ret_to_int(cpu_access::begin(buf, direction, locked))
+        }
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `dma_buf_end_cpu_access()`.
@@ -483,13 +497,15 @@ pub unsafe extern "C" fn dma_buf_end_cpu_access(
     dmabuf: *mut bindings::dma_buf,
     direction: Direction,
 ) -> c_int {
-    static ENTRY: Entry = Entry::new("dma_buf_end_cpu_access");
-    to_int((|| {
-        // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        ENTRY.require_unlocked(buf.resv())?;
-        cpu_access::end(buf, direction)
-    })())
+    static ENTRY: Entry = entry!(dma_buf_end_cpu_access);
+    // SAFETY: C callers pass a referenced buffer.
+    match unsafe { ENTRY.buffer(dmabuf) } {
+        Ok(buf) => {
+            let locked = ENTRY.caller_holds(buf.resv(), CALLED_AS_IN_C);
+            ret_to_int(cpu_access::end(buf, direction, locked))
+        }
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `dma_buf_mmap()`.
@@ -503,16 +519,24 @@ pub unsafe extern "C" fn dma_buf_mmap(
     vma: *mut bindings::vm_area_struct,
     pgoff: c_ulong,
 ) -> c_int {
-    static ENTRY: Entry = Entry::new("dma_buf_mmap");
-    to_int((|| {
+    static ENTRY: Entry = entry!(dma_buf_mmap);
+    let checked = (|| -> Result<_> {
         // SAFETY: C callers pass a referenced buffer.
         let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        let vma = ENTRY.valid("vma", vma)?;
-        ENTRY.require_unlocked(buf.resv())?;
-        // SAFETY: The caller's `mmap` is setting the mapping up.
-        let vma = unsafe { VmaNew::from_raw(vma.as_ptr()) };
-        cpu_access::mmap(buf, vma, pgoff)
-    })())
+        let vma = ENTRY.valid(vma)?;
+        // The core takes no lock here; the exporter's `mmap` is called as in the C core.
+        ENTRY.caller_holds(buf.resv(), CALLED_AS_IN_C);
+        Ok((buf, vma))
+    })();
+    match checked {
+        Ok((buf, vma)) => {
+            // SAFETY: The caller's `mmap` is setting the mapping up (the C contract; not null
+            // or an error pointer: checked above).
+            let vma = unsafe { VmaNew::from_raw(vma.as_ptr()) };
+            ret_to_int(cpu_access::mmap(buf, vma, pgoff))
+        }
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `dma_buf_vmap()`.
@@ -525,19 +549,9 @@ pub unsafe extern "C" fn dma_buf_vmap(
     dmabuf: *mut bindings::dma_buf,
     map: *mut bindings::iosys_map,
 ) -> c_int {
-    static ENTRY: Entry = Entry::new("dma_buf_vmap");
-    to_int((|| {
-        let mut map = ENTRY.valid("map", map)?;
-        // SAFETY: The caller's `map` is valid for writes; it is cleared on every path.
-        let map = unsafe { map.as_mut() };
-        *map = cleared();
-        // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        ENTRY.require_held(buf.resv())?;
-        // SAFETY: The current task holds the lock (checked above) for the call.
-        *map = unsafe { buf.resv().with_held(|held| vmap::vmap(buf, held)) }?;
-        Ok(())
-    })())
+    static ENTRY: Entry = entry!(dma_buf_vmap);
+    // SAFETY: The caller's promises, for the call.
+    unsafe { vmap_entry(&ENTRY, dmabuf, map, false) }
 }
 
 /// `dma_buf_vmap_unlocked()`.
@@ -550,18 +564,49 @@ pub unsafe extern "C" fn dma_buf_vmap_unlocked(
     dmabuf: *mut bindings::dma_buf,
     map: *mut bindings::iosys_map,
 ) -> c_int {
-    static ENTRY: Entry = Entry::new("dma_buf_vmap_unlocked");
-    to_int((|| {
-        let mut map = ENTRY.valid("map", map)?;
-        // SAFETY: The caller's `map` is valid for writes; it is cleared on every path.
-        let map = unsafe { map.as_mut() };
-        *map = cleared();
-        // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        ENTRY.require_unlocked(buf.resv())?;
-        *map = vmap::vmap(buf, &buf.resv().lock())?;
-        Ok(())
-    })())
+    static ENTRY: Entry = entry!(dma_buf_vmap_unlocked);
+    // SAFETY: The caller's promises, for the call.
+    unsafe { vmap_entry(&ENTRY, dmabuf, map, true) }
+}
+
+/// `dma_buf_vmap()` and, if `unlocked`, `dma_buf_vmap_unlocked()`, for `entry`.
+///
+/// # Safety
+///
+/// `dmabuf` is null, an error pointer or a referenced buffer, and `map` null, an error
+/// pointer or valid for writes, for the call.
+#[inline(always)]
+unsafe fn vmap_entry(
+    entry: &Entry,
+    dmabuf: *mut bindings::dma_buf,
+    map: *mut bindings::iosys_map,
+    unlocked: bool,
+) -> c_int {
+    let mut map = match entry.valid(map) {
+        Ok(map) => map,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: The caller's `map` is valid for writes (not null or an error pointer: checked
+    // above); it is cleared on every path.
+    let map = unsafe { map.as_mut() };
+    *map = cleared();
+    // SAFETY: C callers pass a referenced buffer.
+    let buf = match unsafe { entry.buffer(dmabuf) } {
+        Ok(buf) => buf,
+        Err(e) => return e.to_errno(),
+    };
+    let mapped = if unlocked {
+        entry.lock_for(buf.resv(), |held| vmap::vmap(buf, held))
+    } else {
+        entry.locked(buf.resv()).run(|held| vmap::vmap(buf, held))
+    };
+    match mapped {
+        Ok(mapped) => {
+            *map = mapped;
+            0
+        }
+        Err(ret) => ret,
+    }
 }
 
 /// `dma_buf_vunmap()`.
@@ -574,17 +619,9 @@ pub unsafe extern "C" fn dma_buf_vunmap(
     dmabuf: *mut bindings::dma_buf,
     map: *mut bindings::iosys_map,
 ) {
-    static ENTRY: Entry = Entry::new("dma_buf_vunmap");
-    let _: Result = (|| {
-        // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        let map = ENTRY.valid("map", map)?;
-        ENTRY.require_held(buf.resv())?;
-        // SAFETY: The current task holds the lock (checked above) for the call, and C callers
-        // pass a valid `map`.
-        unsafe { buf.resv().with_held(|held| vmap::vunmap(buf, map, held)) }
-            .map_err(|_| ENTRY.bad_arg(format_args!("called with a map that is not the buffer's")))
-    })();
+    static ENTRY: Entry = entry!(dma_buf_vunmap);
+    // SAFETY: The caller's promises, for the call.
+    unsafe { vunmap_entry(&ENTRY, dmabuf, map, false) }
 }
 
 /// `dma_buf_vunmap_unlocked()`.
@@ -597,15 +634,36 @@ pub unsafe extern "C" fn dma_buf_vunmap_unlocked(
     dmabuf: *mut bindings::dma_buf,
     map: *mut bindings::iosys_map,
 ) {
-    static ENTRY: Entry = Entry::new("dma_buf_vunmap_unlocked");
+    static ENTRY: Entry = entry!(dma_buf_vunmap_unlocked);
+    // SAFETY: The caller's promises, for the call.
+    unsafe { vunmap_entry(&ENTRY, dmabuf, map, true) }
+}
+
+/// `dma_buf_vunmap()` and, if `unlocked`, `dma_buf_vunmap_unlocked()`, for `entry`.
+///
+/// # Safety
+///
+/// `dmabuf` is null, an error pointer or a referenced buffer, and `map` null, an error
+/// pointer or valid for reads and writes, for the call.
+#[inline(always)]
+unsafe fn vunmap_entry(
+    entry: &Entry,
+    dmabuf: *mut bindings::dma_buf,
+    map: *mut bindings::iosys_map,
+    unlocked: bool,
+) {
     let _: Result = (|| {
         // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { ENTRY.buffer(dmabuf) }?;
-        let map = ENTRY.valid("map", map)?;
-        ENTRY.require_unlocked(buf.resv())?;
-        let held = buf.resv().lock();
-        // SAFETY: C callers pass a valid `map`.
-        unsafe { vmap::vunmap(buf, map, &held) }
-            .map_err(|_| ENTRY.bad_arg(format_args!("called with a map that is not the buffer's")))
+        let buf = unsafe { entry.buffer(dmabuf) }?;
+        let map = entry.valid(map)?;
+        // SAFETY: `map` is valid (the caller's promise; not null or an error pointer: checked
+        // above).
+        let vunmap = |held: &ResvGuard<'_>| unsafe { vmap::vunmap(buf, map, held) };
+        let done = if unlocked {
+            entry.lock_for(buf.resv(), vunmap)
+        } else {
+            entry.locked(buf.resv()).run(vunmap)
+        };
+        done.map_err(|_| entry.bad_arg(c"with a map that is not the buffer's"))
     })();
 }

@@ -5,16 +5,19 @@
 //! A buffer's attachments are on its `attachments` list, which its reservation lock protects.
 
 use crate::{
-    ops::{self, ExporterOps},
+    ops::{self, ExporterOps, Ret},
     trace::trace,
 };
 use core::ptr::NonNull;
 use kernel::{
+    alloc::AllocError,
     bindings,
+    device::Device,
     dma_buf::{DmaBuf, ExportedAttachment},
     dma_resv::ResvGuard,
     ffi::c_void,
     prelude::*,
+    sync::aref::ARef,
 };
 
 /// Attaches `dev` to `buf` (`dma_buf_dynamic_attach()`), unlocked.
@@ -65,17 +68,79 @@ pub(crate) unsafe fn attach(
     Ok(raw)
 }
 
-/// Detaches `attach` from its buffer and frees it (`dma_buf_detach()`), unlocked.
+/// Detaches `attach` from its buffer and frees it (`dma_buf_detach()`).
+///
+/// Unlocked: the lock is taken to take the attachment off the buffer's list, then the
+/// exporter's `detach` runs without it. If `lock_held`, the caller holds the lock against the
+/// convention (where the C core deadlocks): the attachment leaves the list under the caller's
+/// lock at once, so that no invalidation or `bufinfo` reaches it once this returns, and the
+/// exporter's `detach`, which may take the lock (DRM's unpins under it), runs from a worker,
+/// which frees the attachment after it; the worker holds references to the buffer and the
+/// device until then.
 ///
 /// # Safety
 ///
-/// `attach` was returned by [`attach`] and is not used after this call.
-pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>) {
+/// `attach` was returned by [`attach`] and is not used after this call; if `lock_held`, the
+/// current task holds the buffer's reservation lock.
+pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>, lock_held: bool) {
     let buf = attach.buffer();
-    let held = buf.resv().lock();
-    // SAFETY: The attachment is on its buffer's list, protected by the lock (`held`).
+    if !lock_held {
+        unlink(&attach, &buf.resv().lock());
+        // SAFETY: Off the list; the caller gives the attachment up.
+        unsafe { finish_detach(attach) };
+        return;
+    }
+    // SAFETY: The current task holds the lock (the caller's guarantee) for the call.
+    unsafe { buf.resv().with_held(|held| unlink(&attach, held)) };
+    // An attachment's address is never null (its invariant).
+    let Some(raw) = NonNull::new(attach.as_raw()) else {
+        return;
+    };
+    let deferred = DeferredDetach {
+        raw,
+        _buf: buf.into(),
+        _dev: attach.device().into(),
+    };
+    if let Err(AllocError) = kernel::workqueue::system().try_spawn(GFP_KERNEL, move || {
+        // SAFETY: The attachment is off its list and given up by its importer; `deferred`
+        // keeps its buffer and device alive until after this.
+        unsafe { finish_detach(ExportedAttachment::from_raw(deferred.raw)) };
+        drop(deferred);
+    }) {
+        // Without memory for the work item, as the C core would: the exporter's `detach` may
+        // then deadlock on the caller's lock; the attachment is off the list either way.
+        // SAFETY: Off the list; the caller gives the attachment up.
+        unsafe { finish_detach(attach) };
+    }
+}
+
+/// An attachment off its buffer's list whose exporter `detach` and freeing wait for a worker,
+/// with references to the buffer and the device for them.
+struct DeferredDetach {
+    raw: NonNull<bindings::dma_buf_attachment>,
+    _buf: ARef<DmaBuf>,
+    _dev: ARef<Device>,
+}
+
+// SAFETY: The attachment is no one else's any more: its importer gave it up and it is off its
+// buffer's list; the buffer and the device may be referenced from any task.
+unsafe impl Send for DeferredDetach {}
+
+/// Takes `attach` off its buffer's list of attachments.
+fn unlink(attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
+    // SAFETY: The attachment is on its buffer's list, protected by the lock (`_held`).
     unsafe { bindings::list_del(&raw mut (*attach.as_raw()).node) };
-    drop(held);
+}
+
+/// The rest of a detach once `attach` is off its buffer's list: the exporter's `detach`,
+/// without the lock, then the attachment is freed.
+///
+/// # Safety
+///
+/// `attach` was returned by [`attach`], is off its buffer's list and is not used after this
+/// call.
+unsafe fn finish_detach(attach: ExportedAttachment<'_>) {
+    let buf = attach.buffer();
     if let Some(ops) = ExporterOps::of(buf) {
         ops.detach(&attach);
     }
@@ -99,11 +164,15 @@ fn attachments(buf: &DmaBuf) -> *mut bindings::list_head {
 }
 
 /// Pins the buffer for `attach` (`dma_buf_pin()`), locked.
-pub(crate) fn pin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Result {
+///
+/// # Errors
+///
+/// The exporter's nonzero result, as it is.
+pub(crate) fn pin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Ret {
     // As the C core: only dynamic importers pin; warn, but let the exporter decide.
     kernel::warn_on!(!attach.is_dynamic());
     ExporterOps::of(attach.buffer())
-        .ok_or(EINVAL)?
+        .ok_or(EINVAL.to_errno())?
         .pin(attach, held)
 }
 

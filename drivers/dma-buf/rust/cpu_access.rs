@@ -3,7 +3,7 @@
 //! CPU access to a buffer: begin and end from the kernel, mappings to userspace.
 
 use crate::{
-    ops::{Direction, ExporterOps},
+    ops::{to_error, Direction, ExporterOps, Ret},
     trace::trace,
 };
 use kernel::{
@@ -12,13 +12,26 @@ use kernel::{
 
 /// Prepares the buffer for CPU access in `dir` (`dma_buf_begin_cpu_access()`), unlocked: the
 /// exporter's preparation, then a wait for the implicit fences the access must follow.
-pub(crate) fn begin(buf: &DmaBuf, dir: Direction) -> Result {
-    buf.resv().might_lock();
-    ExporterOps::of(buf).ok_or(EINVAL)?.begin_cpu_access(dir)?;
+///
+/// `lock_held` says that the caller holds the reservation lock, against the convention (and
+/// warned): lockdep is then not told that the lock may be taken here, which it would report
+/// as recursive locking.
+///
+/// # Errors
+///
+/// The exporter's nonzero result as it is (then nothing is waited for, as in the C core), or
+/// the wait's error.
+pub(crate) fn begin(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
+    if !lock_held {
+        buf.resv().might_lock();
+    }
+    ExporterOps::of(buf)
+        .ok_or(EINVAL.to_errno())?
+        .begin_cpu_access(dir)?;
     // The exporter may have waited already; waiting again for signaled fences is cheap.
     let write = dir == bindings::dma_data_direction_DMA_BIDIRECTIONAL
         || dir == bindings::dma_data_direction_DMA_TO_DEVICE;
-    wait_fences(buf, Usage::for_access(write))
+    wait_fences(buf, Usage::for_access(write)).map_err(Error::to_errno)
 }
 
 /// Waits, interruptibly and without limit, for the fences of `usage` of `buf`.
@@ -40,10 +53,19 @@ pub(crate) fn wait_fences(buf: &DmaBuf, usage: Usage) -> Result {
     Ok(())
 }
 
-/// Ends CPU access in `dir` (`dma_buf_end_cpu_access()`), unlocked.
-pub(crate) fn end(buf: &DmaBuf, dir: Direction) -> Result {
-    buf.resv().might_lock();
-    ExporterOps::of(buf).ok_or(EINVAL)?.end_cpu_access(dir)
+/// Ends CPU access in `dir` (`dma_buf_end_cpu_access()`), unlocked; `lock_held` as for
+/// [`begin`].
+///
+/// # Errors
+///
+/// The exporter's nonzero result, as it is.
+pub(crate) fn end(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
+    if !lock_held {
+        buf.resv().might_lock();
+    }
+    ExporterOps::of(buf)
+        .ok_or(EINVAL.to_errno())?
+        .end_cpu_access(dir)
 }
 
 /// Maps pages `pgoff..` of the buffer into `vma` (`dma_buf_mmap()`), unlocked: the mapping
@@ -52,15 +74,15 @@ pub(crate) fn end(buf: &DmaBuf, dir: Direction) -> Result {
 /// # Errors
 ///
 /// `EINVAL` if the exporter cannot map to userspace or the range runs past the buffer,
-/// `EOVERFLOW` if its end overflows, or the exporter's error.
-pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Result {
-    let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
+/// `EOVERFLOW` if its end overflows, or the exporter's nonzero result as it is.
+pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Ret {
+    let ops = ExporterOps::of(buf).ok_or(EINVAL.to_errno())?;
     if !ops.can_mmap() {
-        return Err(EINVAL);
+        return Err(EINVAL.to_errno());
     }
-    let end = pgoff.checked_add(pages(vma)).ok_or(EOVERFLOW)?;
+    let end = pgoff.checked_add(pages(vma)).ok_or(EOVERFLOW.to_errno())?;
     if end > buf.size() >> PAGE_SHIFT {
-        return Err(EINVAL);
+        return Err(EINVAL.to_errno());
     }
     // SAFETY: The mapping is being set up (`VmaNew`), so its file and page offset may be
     // changed; `vma_set_file()` takes a reference to the buffer's file for it and drops the
@@ -93,7 +115,8 @@ pub(crate) fn mmap_file(buf: &DmaBuf, vma: &VmaNew) -> Result {
         return Err(EINVAL);
     }
     trace!(dma_buf_mmap_internal(buf));
-    ops.mmap(vma)
+    // A positive result of a buggy exporter would reach the mm core as an error of its own.
+    ops.mmap(vma).map_err(to_error)
 }
 
 /// Returns the number of pages of `vma` (`vma_pages()`).

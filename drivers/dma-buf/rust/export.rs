@@ -86,7 +86,7 @@ unsafe fn make(info: &bindings::dma_buf_export_info, file: *mut bindings::file) 
         unsafe { (*raw).resv = info.resv };
         raw
     };
-    // SAFETY: The new buffer is not shared yet; `file` is new (see above).
+    // SAFETY: The new buffer is not shared yet, and `file` is the new file made for it above.
     unsafe {
         (*raw).priv_ = info.priv_;
         (*raw).ops = info.ops;
@@ -127,7 +127,8 @@ unsafe fn make(info: &bindings::dma_buf_export_info, file: *mut bindings::file) 
 pub(crate) unsafe fn release(buf: *mut bindings::dma_buf) {
     // Unbalanced kernel mappings or poll callbacks would use the buffer after this: as the C
     // core, stop rather than corrupt memory.
-    // SAFETY: The buffer is not shared any more (see above); its fields are read by pointer, as
+    // SAFETY: The buffer's file is gone, so nobody else reaches it (the caller's guarantee);
+    // its fields are read by pointer, as
     // the exporter's release below gets it too.
     let (vmaps, armed, ops) = unsafe {
         (
@@ -211,7 +212,8 @@ pub(crate) unsafe fn fd(buf: &DmaBuf, flags: c_int) -> Result<c_int> {
 pub(crate) unsafe fn install(buf: &DmaBuf, fd: c_int) {
     trace!(dma_buf_fd(buf, fd));
     // CAST: A reserved descriptor, non-negative.
-    // SAFETY: See above; `fd_install()` takes over the reference.
+    // SAFETY: `fd` is reserved by the current task and not installed, and the caller gives its
+    // reference up (its guarantees); `fd_install()` takes the reference over.
     unsafe { bindings::fd_install(fd as u32, (*buf.as_raw()).file) };
 }
 

@@ -43,7 +43,8 @@ pub(crate) static DMA_BUF_FOPS: FileOperations = FileOperations(bindings::file_o
 ///
 /// `file` is a file referenced for `'a`.
 pub(crate) unsafe fn buffer<'a>(file: *mut bindings::file) -> Option<&'a DmaBuf> {
-    // SAFETY: `file` is valid (see above); its operations never change.
+    // SAFETY: `file` is referenced for `'a` (the caller's guarantee); its operations never
+    // change.
     if !core::ptr::eq(unsafe { (*file).f_op }, &DMA_BUF_FOPS.0) {
         return None;
     }
@@ -204,6 +205,7 @@ fn file_references(count: c_ulong) -> isize {
 /// `m` is a seq_file being written by the caller.
 pub(crate) unsafe fn print_c_str(m: *mut bindings::seq_file, s: Option<&CStr>) {
     let s = s.unwrap_or(c"(null)");
-    // SAFETY: `m` is being written (see above) and `s` is a string.
+    // SAFETY: `m` is a seq_file the caller is writing (its guarantee) and `s` is a
+    // NUL-terminated string.
     unsafe { bindings::__seq_puts(m, s.as_char_ptr()) };
 }

@@ -134,7 +134,8 @@ pub(crate) fn new_file(size: usize, flags: c_int) -> Result<*mut bindings::file>
 ///
 /// `dentry` is a dentry of this filesystem, live for the call.
 unsafe fn buffer(dentry: *mut bindings::dentry) -> Option<*mut bindings::dma_buf> {
-    // SAFETY: See above; `d_fsdata` is set once, at export.
+    // SAFETY: `dentry` is a live dentry of this filesystem (the caller's guarantee), whose
+    // `d_fsdata` is set once, at export.
     let buf = unsafe { (*dentry).d_fsdata }.cast::<bindings::dma_buf>();
     (!buf.is_null()).then_some(buf)
 }

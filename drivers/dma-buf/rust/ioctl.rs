@@ -2,7 +2,7 @@
 
 //! The ioctls of a dma-buf file (`include/uapi/linux/dma-buf.h`).
 
-use crate::{cpu_access, name};
+use crate::{cpu_access, name, ops::to_error};
 use kernel::{
     bindings,
     dma_buf::DmaBuf,
@@ -66,9 +66,12 @@ fn sync(buf: &DmaBuf, user: UserPtr) -> Result {
         Ok(uapi::DMA_BUF_SYNC_RW) => bindings::dma_data_direction_DMA_BIDIRECTIONAL,
         _ => return Err(EINVAL),
     };
-    if flags & u64::from(uapi::DMA_BUF_SYNC_END) != 0 {
-        cpu_access::end(buf, direction)
+    // A task cannot hold the reservation lock across system calls; a buggy exporter's
+    // positive result becomes `EINVAL`, a defined error for userspace.
+    let done = if flags & u64::from(uapi::DMA_BUF_SYNC_END) != 0 {
+        cpu_access::end(buf, direction, false)
     } else {
-        cpu_access::begin(buf, direction)
-    }
+        cpu_access::begin(buf, direction, false)
+    };
+    done.map_err(to_error)
 }

@@ -35,7 +35,8 @@ static BUFFERS: BufferList = BufferList {
 ///
 /// Called once, by the core's initcall, before any other function of this module.
 pub(crate) unsafe fn init() {
-    // SAFETY: The mutex and the list head are static, not in use yet (see above).
+    // SAFETY: The mutex and the list head are static and not in use yet: this runs once, from
+    // the initcall, before any other function of this module.
     unsafe {
         bindings::__mutex_init(
             BUFFERS.lock.get(),
@@ -77,7 +78,7 @@ impl Locked {
     ///
     /// `buf` is not on the list, and is taken off it before it is freed.
     pub(crate) unsafe fn add(&self, buf: &DmaBuf) {
-        // SAFETY: The list is locked; `buf` is not on it (see above).
+        // SAFETY: The list is locked (`self`); `buf` is not on it (the caller's guarantee).
         unsafe { bindings::list_add(&raw mut (*buf.as_raw()).list_node, BUFFERS.head.get()) };
     }
 
@@ -87,7 +88,7 @@ impl Locked {
     ///
     /// `buf` is on the list.
     pub(crate) unsafe fn remove(&self, buf: *mut bindings::dma_buf) {
-        // SAFETY: The list is locked and `buf` on it (see above).
+        // SAFETY: The list is locked (`self`) and `buf` on it (the caller's guarantee).
         unsafe { bindings::list_del(&raw mut (*buf).list_node) };
     }
 
@@ -99,7 +100,7 @@ impl Locked {
     /// `after`, if given, is on the list.
     unsafe fn next(&self, after: Option<*mut bindings::dma_buf>) -> Option<*mut bindings::dma_buf> {
         let head = BUFFERS.head.get();
-        // SAFETY: The list is locked; `after` is on it (see above).
+        // SAFETY: The list is locked (`self`); `after` is on it (the caller's guarantee).
         let node = unsafe {
             match after {
                 Some(buf) => (*buf).list_node.next,
@@ -135,7 +136,8 @@ impl Locked {
         &self,
         mut after: Option<*mut bindings::dma_buf>,
     ) -> Option<*mut bindings::dma_buf> {
-        // SAFETY: `after` is on the list (see above), and so is every buffer returned.
+        // SAFETY: `after` is on the list (the caller's guarantee), and so is every buffer
+        // returned, while the list is locked (`self`).
         while let Some(buf) = unsafe { self.next(after) } {
             // SAFETY: A buffer on the list has its file, whose memory stays while the buffer is
             // on the list, even with a zero count.

@@ -4,7 +4,7 @@
 
 use crate::{
     cpu_access,
-    ops::{Direction, ExporterOps},
+    ops::{to_error, Direction, ExporterOps},
     sg_debug,
 };
 use core::ptr::NonNull;
@@ -37,10 +37,10 @@ pub(crate) fn map(
         if let Err(e) = ops.pin(attach, held) {
             // An exporter must not make a buffer inaccessible while attachments that
             // prevent it exist.
-            if e == EBUSY {
+            if e == EBUSY.to_errno() {
                 kernel::do_once_lite! { kernel::warn_on!(true); }
             }
-            return Err(e);
+            return Err(to_error(e));
         }
     }
     let mapped = map_pinned(&ops, attach, dir, held);

@@ -37,7 +37,8 @@ pub(crate) unsafe fn with_name_raw<R>(
     raw: *mut bindings::dma_buf,
     f: impl FnOnce(Option<&CStr>) -> R,
 ) -> R {
-    // SAFETY: `name_lock` is the initialised spinlock of an exported buffer (see above).
+    // SAFETY: `raw` is an exported buffer, not freed during the call (the caller's guarantee),
+    // whose `name_lock` is initialised at export.
     let lock = unsafe { &raw mut (*raw).name_lock };
     // SAFETY: `lock` is valid; it is released below, on the same task.
     unsafe { bindings::spin_lock(lock) };

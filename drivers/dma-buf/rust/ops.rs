@@ -11,13 +11,42 @@ use kernel::{
     bindings,
     dma_buf::{DmaBuf, ExportedAttachment},
     dma_resv::ResvGuard,
-    error::{from_err_ptr, to_result},
+    error::from_err_ptr,
+    ffi::c_int,
     mm::virt::VmaNew,
     prelude::*,
 };
 
 /// A raw `enum dma_data_direction`, passed through from the importer to the exporter.
 pub(crate) type Direction = bindings::dma_data_direction;
+
+/// The `int` an exporter's callback returned, kept as it is: `Ok` for zero, else `Err` with
+/// a negative errno or, from a buggy exporter, a positive value, which the C core passes on to
+/// its caller as it is (and so does this core, where it returns an `int`).
+pub(crate) type Ret = core::result::Result<(), c_int>;
+
+/// Returns `ret` as [`Ret`].
+fn ret(ret: c_int) -> Ret {
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(ret)
+    }
+}
+
+/// Returns the error an exporter's nonzero `ret` stands for where only an errno can be
+/// returned (an error pointer): a positive value is `EINVAL`, with a one-time warning (the C
+/// core makes it an error pointer that is none, which the caller then dereferences).
+pub(crate) fn to_error(ret: c_int) -> Error {
+    if ret < 0 {
+        return Error::from_errno(ret);
+    }
+    kernel::do_once_lite! {
+        pr_warn!("dma-buf: an exporter callback returned {ret}, not 0 or a negative errno\n");
+        kernel::warn_on!(true);
+    }
+    EINVAL
+}
 
 /// The operations of an exported buffer.
 ///
@@ -28,6 +57,16 @@ pub(crate) type Direction = bindings::dma_data_direction;
 pub(crate) struct ExporterOps<'a> {
     buf: &'a DmaBuf,
     ops: &'a bindings::dma_buf_ops,
+}
+
+/// Checks, in kernels with `CONFIG_RUST_DEBUG_ASSERTIONS`, that `held` is the proof for the
+/// lock of `buf`: the core passes each buffer's own guard (the entry points take it from the
+/// buffer), and a function of the core given another buffer's would break the convention.
+pub(crate) fn debug_check_held(buf: &DmaBuf, held: &ResvGuard<'_>) {
+    debug_assert!(
+        held.is_of(buf.resv()),
+        "dma-buf: a guard of another buffer's lock"
+    );
 }
 
 impl<'a> ExporterOps<'a> {
@@ -60,7 +99,7 @@ impl<'a> ExporterOps<'a> {
         match self.ops.attach {
             // SAFETY: The buffer is exported and `attach` is a new attachment of it, not yet on
             // its list, as the callback expects.
-            Some(f) => to_result(unsafe { f(self.buf.as_raw(), attach.as_raw()) }),
+            Some(f) => ret(unsafe { f(self.buf.as_raw(), attach.as_raw()) }).map_err(to_error),
             None => Ok(()),
         }
     }
@@ -74,16 +113,18 @@ impl<'a> ExporterOps<'a> {
     }
 
     /// `pin` (locked); succeeds if the exporter cannot pin.
-    pub(crate) fn pin(&self, attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) -> Result {
+    pub(crate) fn pin(&self, attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) -> Ret {
+        debug_check_held(self.buf, _held);
         match self.ops.pin {
             // SAFETY: `attach` is an attachment of the buffer, whose lock is held (`_held`).
-            Some(f) => to_result(unsafe { f(attach.as_raw()) }),
+            Some(f) => ret(unsafe { f(attach.as_raw()) }),
             None => Ok(()),
         }
     }
 
     /// `unpin` (locked).
     pub(crate) fn unpin(&self, attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
+        debug_check_held(self.buf, _held);
         if let Some(f) = self.ops.unpin {
             // SAFETY: `attach` is an attachment of the buffer, whose lock is held (`_held`).
             unsafe { f(attach.as_raw()) };
@@ -97,6 +138,7 @@ impl<'a> ExporterOps<'a> {
         dir: Direction,
         _held: &ResvGuard<'_>,
     ) -> Result<NonNull<bindings::sg_table>> {
+        debug_check_held(self.buf, _held);
         let f = self.ops.map_dma_buf.ok_or(EINVAL)?;
         // SAFETY: `attach` is an attachment of the buffer, whose lock is held (`_held`).
         let table = from_err_ptr(unsafe { f(attach.as_raw(), dir) })?;
@@ -116,6 +158,7 @@ impl<'a> ExporterOps<'a> {
         dir: Direction,
         _held: &ResvGuard<'_>,
     ) {
+        debug_check_held(self.buf, _held);
         if let Some(f) = self.ops.unmap_dma_buf {
             // SAFETY: `table` is the exporter's table for `attach`, mapped in `dir` (the
             // caller's guarantee), and the buffer's lock is held (`_held`).
@@ -124,35 +167,36 @@ impl<'a> ExporterOps<'a> {
     }
 
     /// `begin_cpu_access` (unlocked); succeeds if the exporter has none.
-    pub(crate) fn begin_cpu_access(&self, dir: Direction) -> Result {
+    pub(crate) fn begin_cpu_access(&self, dir: Direction) -> Ret {
         match self.ops.begin_cpu_access {
-            // SAFETY: The buffer is exported; the lock is not held by the caller (checked).
-            Some(f) => to_result(unsafe { f(self.buf.as_raw(), dir) }),
+            // SAFETY: The buffer is exported; the callback takes any direction.
+            Some(f) => ret(unsafe { f(self.buf.as_raw(), dir) }),
             None => Ok(()),
         }
     }
 
     /// `end_cpu_access` (unlocked); succeeds if the exporter has none.
-    pub(crate) fn end_cpu_access(&self, dir: Direction) -> Result {
+    pub(crate) fn end_cpu_access(&self, dir: Direction) -> Ret {
         match self.ops.end_cpu_access {
-            // SAFETY: The buffer is exported; the lock is not held by the caller (checked).
-            Some(f) => to_result(unsafe { f(self.buf.as_raw(), dir) }),
+            // SAFETY: The buffer is exported; the callback takes any direction.
+            Some(f) => ret(unsafe { f(self.buf.as_raw(), dir) }),
             None => Ok(()),
         }
     }
 
     /// `mmap` (unlocked) of a mapping whose range was checked to fit in the buffer.
-    pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
-        let f = self.ops.mmap.ok_or(EINVAL)?;
-        // SAFETY: `vma` is being set up for the buffer's file; the lock is not held.
-        to_result(unsafe { f(self.buf.as_raw(), vma.as_ptr()) })
+    pub(crate) fn mmap(&self, vma: &VmaNew) -> Ret {
+        let f = self.ops.mmap.ok_or(EINVAL.to_errno())?;
+        // SAFETY: `vma` is being set up for the buffer's file.
+        ret(unsafe { f(self.buf.as_raw(), vma.as_ptr()) })
     }
 
     /// `vmap` (locked); `EINVAL` if the exporter cannot.
-    pub(crate) fn vmap(&self, map: &mut bindings::iosys_map, _held: &ResvGuard<'_>) -> Result {
-        let f = self.ops.vmap.ok_or(EINVAL)?;
+    pub(crate) fn vmap(&self, map: &mut bindings::iosys_map, _held: &ResvGuard<'_>) -> Ret {
+        debug_check_held(self.buf, _held);
+        let f = self.ops.vmap.ok_or(EINVAL.to_errno())?;
         // SAFETY: The buffer is exported, its lock is held (`_held`), `map` is writable.
-        to_result(unsafe { f(self.buf.as_raw(), map) })
+        ret(unsafe { f(self.buf.as_raw(), map) })
     }
 
     /// `vunmap` (locked) of the mapping [`ExporterOps::vmap`] made.
@@ -161,6 +205,7 @@ impl<'a> ExporterOps<'a> {
     ///
     /// `map` is valid for reads and writes for the call.
     pub(crate) unsafe fn vunmap(&self, map: NonNull<bindings::iosys_map>, _held: &ResvGuard<'_>) {
+        debug_check_held(self.buf, _held);
         if let Some(f) = self.ops.vunmap {
             // SAFETY: `map` holds the buffer's kernel mapping and is valid (the caller's
             // guarantee); the buffer's lock is held (`_held`).
@@ -171,6 +216,7 @@ impl<'a> ExporterOps<'a> {
 
 /// Tells the importer of `attach` that its mappings are invalid, if it wants to know.
 pub(crate) fn invalidate(attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
+    debug_check_held(attach.buffer(), _held);
     // SAFETY: The attachment is live; its importer operations, when set, are static.
     let ops = unsafe { (*attach.as_raw()).importer_ops.as_ref() };
     if let Some(f) = ops.and_then(|ops| ops.invalidate_mappings) {

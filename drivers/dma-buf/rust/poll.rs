@@ -45,7 +45,8 @@ pub(crate) unsafe fn poll(
     file: *mut bindings::file,
     table: *mut bindings::poll_table,
 ) -> PollEvents {
-    // SAFETY: `file` and `table` are the call's (see above); the wait queue is the buffer's,
+    // SAFETY: `file` and `table` are the file and poll table of this `poll()` call (the
+    // caller's guarantee); the wait queue is the buffer's,
     // which outlives the file's registration on it.
     unsafe { bindings::poll_wait(file, &raw mut (*buf.as_raw()).poll, table) };
 

@@ -3,25 +3,37 @@
 //! The dma-buf locking convention and argument checks, at run time, for C callers.
 //!
 //! Rust callers cannot break the convention (`kernel::dma_buf` encodes it in types); C callers
-//! can, and with the C core a broken rule is a lockdep report at best and a deadlock or a
-//! corrupted attachment list at worst. Each C entry point of this core checks its rule first:
+//! can, and in-tree drivers do (etnaviv vmaps, qaic maps and unmaps, amdxdna vmaps and
+//! vunmaps, amdgpu's hot-unplug path unmaps, all without the reservation lock). With the C core
+//! a broken rule is a lockdep report and then the call as if the rule were kept, or a
+//! self-deadlock where the core takes a lock the caller holds. This core keeps one principle:
+//! a C caller that breaks a rule gets a warning that names the function, the rule and the
+//! caller, and never a result worse than the C core gives it; where the C core deadlocks, the
+//! call completes or fails with an errno the caller can act on; and nothing is left behind:
+//! teardown and invalidation always complete.
 //!
 //! | rule broken | what the caller gets |
 //! | --- | --- |
-//! | a locked function (`dma_buf_pin`, `_unpin`, `_map_attachment`, `_unmap_attachment`, `_vmap`, `_vunmap`, `_invalidate_mappings`) called without the buffer's reservation lock | the warning below, then `-EINVAL` (`ERR_PTR(-EINVAL)` for a map); the `void` ones do nothing |
-//! | an unlocked function (`dma_buf_attach`, `_dynamic_attach`, `_detach`, the `_unlocked` map and vmap functions, `_begin_cpu_access`, `_end_cpu_access`, `_mmap`) called with the lock held by the caller | the warning below, then `-EDEADLK` (`ERR_PTR(-EDEADLK)`); the `void` ones do nothing: a detach refused this way leaves the attachment attached |
-//! | a null or error pointer, a buffer without operations, an attachment of another buffer, a vunmap of a mapping that is not the buffer's | the warning below, then `-EINVAL`, or nothing for the `void` functions |
+//! | a locked function (`dma_buf_pin`, `_unpin`, `_map_attachment`, `_unmap_attachment`, `_vmap`, `_vunmap`, `_invalidate_mappings`) called without the buffer's reservation lock | the call, as with the lock held: the core takes the lock with a trylock for the call; if another task holds it, the call runs without it, as the C core runs it |
+//! | `dma_buf_attach` or `_dynamic_attach` called with the lock held by the caller | `ERR_PTR(-EDEADLK)`, nothing attached: the C core deadlocks, and so may the exporter's `attach` |
+//! | `dma_buf_detach` called with the lock held | the attachment leaves the buffer's list at once, under the caller's lock (no invalidation reaches it, the caller may free its data); the exporter's `detach`, which may take the lock, runs from a worker once the caller lets go, and the attachment is freed after it |
+//! | the `_unlocked` map, unmap, vmap and vunmap called with the lock held | the call, completed under the caller's lock (the C core deadlocks) |
+//! | `dma_buf_begin_cpu_access`, `_end_cpu_access` or `_mmap` called with the lock held | the call, as the C core makes it: the core takes no lock there (an exporter callback that takes it deadlocks, as with the C core) |
+//! | a null or error pointer, a buffer without operations, an attachment of another buffer, a vunmap of a mapping that is not the buffer's | `-EINVAL` (`ERR_PTR(-EINVAL)`), or nothing for the `void` functions (the C core dereferences most of these, or stops the kernel with `BUG_ON`) |
 //!
-//! The warning is a kernel warning (with a backtrace that names the caller), printed once per
-//! entry point and kind of misuse, after a line such as
-//! `dma-buf: dma_buf_pin() called without the buffer's reservation lock held; ...`.
+//! Warnings are counted per call site (the return address into the caller) and kind of
+//! misuse: the first at a site is a kernel warning with a backtrace, after a line such as
+//! `dma-buf: dma_buf_pin() called from qaic_prepare_import_bo+0x5c/0x120 [qaic] without the
+//! buffer's reservation lock, which the locking convention requires; taken for the call`;
+//! the 10th, 100th, 1000th, ... repeat at the site is one line with its count.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 use kernel::{
     bindings,
     dma_buf::{DmaBuf, ExportedAttachment},
-    dma_resv::Resv,
+    dma_resv::{Resv, ResvGuard},
+    ffi::c_void,
     prelude::*,
 };
 
@@ -29,44 +41,139 @@ use kernel::{
 /// error pointers.
 const MAX_ERRNO: usize = 4095;
 
-/// A C entry point, with its one-time warnings.
+/// What a warning is about; a call site's misuses of each kind are counted apart.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// The lock rule.
+    Lock = 0,
+    /// An argument.
+    Arg = 1,
+}
+
+/// A C entry point of the core.
 pub(crate) struct Entry {
-    name: &'static str,
-    lock_warned: AtomicBool,
-    arg_warned: AtomicBool,
+    name: &'static CStr,
+    /// The entry point's own code, to find its caller's return address on the stack.
+    func: *const c_void,
+}
+
+// SAFETY: `func` is only compared with return addresses, never dereferenced or called; the
+// rest is immutable.
+unsafe impl Sync for Entry {}
+
+/// The [`Entry`] of the entry point `$name`, a function of this crate.
+macro_rules! entry {
+    ($name:ident) => {
+        // CAST: The entry point's address, only compared with return addresses.
+        $crate::rules::Entry::new(
+            kernel::c_str!(stringify!($name)),
+            $name as *const kernel::ffi::c_void,
+        )
+    };
+}
+pub(crate) use entry;
+
+/// How a function that needs the reservation lock runs for its C caller.
+pub(crate) enum Locked<'a> {
+    /// The caller holds the lock, as the convention requires.
+    ByCaller(&'a Resv),
+    /// The caller does not; the core took it for the call.
+    ByCore(ResvGuard<'a>),
+    /// The caller does not and another task holds it: the call runs without the lock, as the
+    /// C core runs it.
+    Contended(&'a Resv),
+}
+
+impl Locked<'_> {
+    /// Runs `f` with the proof of the lock the call runs under.
+    pub(crate) fn run<R>(self, f: impl FnOnce(&ResvGuard<'_>) -> R) -> R {
+        match self {
+            // SAFETY: The current task holds the lock (checked by `Entry::locked`) for the
+            // call.
+            Self::ByCaller(resv) => unsafe { resv.with_held(f) },
+            Self::ByCore(guard) => f(&guard),
+            // SAFETY: Not held: this is the C core's behaviour for a caller that breaks the
+            // rule while another task holds the lock, kept so that such a caller is not worse
+            // off than with it. The state `f` reaches through the proof is the buffer's C
+            // fields (its attachment list, mapping count and kernel mapping), which the C core
+            // reaches without the lock in the same call; blocking on the lock instead could
+            // deadlock a caller that holds a lock the holder wants (etnaviv's object lock).
+            Self::Contended(resv) => unsafe { resv.with_held(f) },
+        }
+    }
 }
 
 impl Entry {
-    /// An entry point called `name` in C.
-    pub(crate) const fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            lock_warned: AtomicBool::new(false),
-            arg_warned: AtomicBool::new(false),
-        }
+    /// An entry point called `name` in C, whose code is `func`.
+    pub(crate) const fn new(name: &'static CStr, func: *const c_void) -> Self {
+        Self { name, func }
     }
 
+    /// Warns about a misuse of `kind`: `rule` is what the caller broke, `outcome` what the
+    /// core did about it.
     #[cold]
-    fn warn(&self, warned: &AtomicBool, what: core::fmt::Arguments<'_>) {
-        if !warned.swap(true, Relaxed) {
-            pr_err!("{}() {}\n", self.name, what);
+    #[inline(never)]
+    fn warn(&self, kind: Kind, rule: &CStr, outcome: &CStr) {
+        let site = caller(self.func);
+        // A return address identifies a call site; a call instruction is longer than one byte,
+        // so `site + 1` is no other site's. Without one, the entry point stands for its sites.
+        // CAST: An address, not dereferenced; `Kind` is 0 or 1.
+        let key = if site != 0 {
+            site
+        } else {
+            core::ptr::from_ref(self).addr()
+        } + kind as usize;
+        let count = count_at(key);
+        if count != 1 && !is_power_of_ten(count) {
+            return;
+        }
+        let format = match (count, site) {
+            (1, 0) => c"\x013dma-buf: %s() called %s; %s\n",
+            (1, _) => c"\x013dma-buf: %s() called from %pS %s; %s\n",
+            (_, 0) => c"\x014dma-buf: %s() called %s; %s (%u times)\n",
+            (_, _) => c"\x014dma-buf: %s() called from %pS %s; %s (%u times from there)\n",
+        };
+        // SAFETY: Each format takes a string, a code address if `site` is known, two strings
+        // and (after the first) an unsigned integer, as passed; printk ignores the arguments
+        // a format does not use, and the strings are NUL-terminated.
+        unsafe {
+            if site == 0 {
+                bindings::_printk(
+                    format.as_char_ptr(),
+                    self.name.as_char_ptr(),
+                    rule.as_char_ptr(),
+                    outcome.as_char_ptr(),
+                    count,
+                )
+            } else {
+                bindings::_printk(
+                    format.as_char_ptr(),
+                    self.name.as_char_ptr(),
+                    core::ptr::without_provenance::<c_void>(site),
+                    rule.as_char_ptr(),
+                    outcome.as_char_ptr(),
+                    count,
+                )
+            }
+        };
+        if count == 1 {
             kernel::warn_on!(true);
         }
     }
 
-    /// Refuses a bad argument with `EINVAL`, warning once.
+    /// Refuses a bad argument with `EINVAL`, warning: `what` says what is wrong with it.
     #[cold]
-    pub(crate) fn bad_arg(&self, what: core::fmt::Arguments<'_>) -> Error {
-        self.warn(&self.arg_warned, what);
+    pub(crate) fn bad_arg(&self, what: &CStr) -> Error {
+        self.warn(Kind::Arg, what, c"refused with -EINVAL");
         EINVAL
     }
 
     /// Returns `ptr` if it is neither null nor an error pointer.
-    pub(crate) fn valid<T>(&self, what: &str, ptr: *mut T) -> Result<NonNull<T>> {
-        if ptr.addr() > usize::MAX - MAX_ERRNO {
-            return Err(self.bad_arg(format_args!("called with an error pointer as {what}")));
+    pub(crate) fn valid<T>(&self, ptr: *mut T) -> Result<NonNull<T>> {
+        if is_err_or_null(ptr) {
+            return Err(self.bad_arg(c"with a NULL or error pointer"));
         }
-        NonNull::new(ptr).ok_or_else(|| self.bad_arg(format_args!("called with a NULL {what}")))
+        NonNull::new(ptr).ok_or(EINVAL)
     }
 
     /// Returns the buffer `ptr` points to, if it is a pointer to an exported buffer.
@@ -76,12 +183,13 @@ impl Entry {
     /// `ptr`, unless null or an error pointer, points to a buffer referenced for `'a`: what a C
     /// caller of the entry point promises for the duration of the call.
     pub(crate) unsafe fn buffer<'a>(&self, ptr: *mut bindings::dma_buf) -> Result<&'a DmaBuf> {
-        let ptr = self.valid("dmabuf", ptr)?;
-        // SAFETY: The caller's guarantee.
+        let ptr = self.valid(ptr)?;
+        // SAFETY: `ptr` points to a buffer referenced for `'a` (the caller's guarantee, and not
+        // null or an error pointer: checked above).
         let buf = unsafe { DmaBuf::from_raw(ptr.as_ptr()) };
         // SAFETY: `buf` is a buffer; `ops` is set at export and never changes.
         if unsafe { (*buf.as_raw()).ops }.is_null() {
-            return Err(self.bad_arg(format_args!("called with a buffer without operations")));
+            return Err(self.bad_arg(c"with a buffer without operations"));
         }
         Ok(buf)
     }
@@ -96,8 +204,9 @@ impl Entry {
         &self,
         ptr: *mut bindings::dma_buf_attachment,
     ) -> Result<ExportedAttachment<'a>> {
-        let ptr = self.valid("attachment", ptr)?;
-        // SAFETY: `ptr` is a live attachment (the caller's guarantee).
+        let ptr = self.valid(ptr)?;
+        // SAFETY: `ptr` is a live attachment (the caller's guarantee; not null or an error
+        // pointer, checked above).
         let dmabuf = unsafe { (*ptr.as_ptr()).dmabuf };
         // SAFETY: A live attachment's buffer is referenced as long as it is attached.
         unsafe { self.buffer(dmabuf) }?;
@@ -105,43 +214,151 @@ impl Entry {
         Ok(unsafe { ExportedAttachment::from_raw(ptr) })
     }
 
-    /// Checks that the caller holds `resv`, as this entry point requires.
-    ///
-    /// # Errors
-    ///
-    /// `EINVAL` (and a one-time warning) if it does not.
-    pub(crate) fn require_held(&self, resv: &Resv) -> Result {
+    /// Returns how a function that needs `resv` held runs: under the caller's lock as the
+    /// convention requires, or else (with a warning) under the lock the core takes with a
+    /// trylock, or without it if another task holds it, as the C core runs it.
+    pub(crate) fn locked<'a>(&self, resv: &'a Resv) -> Locked<'a> {
         if resv.held_by_current() {
-            return Ok(());
+            return Locked::ByCaller(resv);
         }
-        self.warn(
-            &self.lock_warned,
-            format_args!(
-                "called without the buffer's reservation lock held; the dma-buf locking \
-                 convention requires the caller to hold dmabuf->resv (refused with -EINVAL)"
-            ),
-        );
-        Err(EINVAL)
+        self.broke_locked(resv)
     }
 
-    /// Checks that the caller does not hold `resv`, as this entry point requires.
-    ///
-    /// # Errors
-    ///
-    /// `EDEADLK` (and a one-time warning) if it does: the function takes the lock itself, or
-    /// calls exporter callbacks that may.
-    pub(crate) fn require_unlocked(&self, resv: &Resv) -> Result {
-        if !resv.held_by_current() {
-            return Ok(());
+    #[cold]
+    fn broke_locked<'a>(&self, resv: &'a Resv) -> Locked<'a> {
+        const RULE: &CStr = c"without the buffer's reservation lock, which the dma-buf locking \
+                              convention requires";
+        match resv.try_lock() {
+            Some(guard) => {
+                self.warn(Kind::Lock, RULE, c"taken for the call");
+                Locked::ByCore(guard)
+            }
+            None => {
+                self.warn(
+                    Kind::Lock,
+                    RULE,
+                    c"another task holds it: run without it, as the C core runs it",
+                );
+                Locked::Contended(resv)
+            }
         }
-        self.warn(
-            &self.lock_warned,
-            format_args!(
-                "called with the buffer's reservation lock held; the dma-buf locking \
-                 convention requires it to be called without dmabuf->resv (refused with \
-                 -EDEADLK)"
-            ),
-        );
-        Err(EDEADLK)
     }
+
+    /// Returns whether the caller holds `resv`, against the convention, warning if it does:
+    /// `outcome` says what the entry point does then.
+    pub(crate) fn caller_holds(&self, resv: &Resv, outcome: &CStr) -> bool {
+        if !resv.held_by_current() {
+            return false;
+        }
+        self.broke_unlocked(outcome);
+        true
+    }
+
+    #[cold]
+    fn broke_unlocked(&self, outcome: &CStr) {
+        self.warn(
+            Kind::Lock,
+            c"with the buffer's reservation lock held, which the dma-buf locking convention \
+              forbids",
+            outcome,
+        );
+    }
+
+    /// Runs `f` under `resv`, for a function that takes the lock itself: the lock is taken for
+    /// the call, or, if the caller holds it against the convention (warned), the call
+    /// completes under the caller's lock instead of deadlocking as in the C core.
+    pub(crate) fn lock_for<R>(&self, resv: &Resv, f: impl FnOnce(&ResvGuard<'_>) -> R) -> R {
+        if self.caller_holds(resv, c"completed under the caller's lock") {
+            // SAFETY: The current task holds the lock (checked above) for the call.
+            unsafe { resv.with_held(f) }
+        } else {
+            f(&resv.lock())
+        }
+    }
+}
+
+/// Returns whether `ptr` is null or an error pointer (`IS_ERR_OR_NULL()`).
+pub(crate) fn is_err_or_null<T>(ptr: *const T) -> bool {
+    ptr.is_null() || ptr.addr() > usize::MAX - MAX_ERRNO
+}
+
+/// Returns whether `n` is 10, 100, 1000, ...
+fn is_power_of_ten(mut n: u32) -> bool {
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
+}
+
+/// A call site that broke a rule, and how often it did.
+struct Site {
+    key: AtomicUsize,
+    count: AtomicU32,
+}
+
+/// The number of call sites whose misuses are counted apart; later ones share one count.
+const SITES: usize = 64;
+
+/// Counts one more misuse at `key`, and returns how many there were there, this one included.
+fn count_at(key: usize) -> u32 {
+    static SITE: [Site; SITES] = [const {
+        Site {
+            key: AtomicUsize::new(0),
+            count: AtomicU32::new(0),
+        }
+    }; SITES];
+    static OTHERS: AtomicU32 = AtomicU32::new(0);
+    for site in &SITE {
+        let known = match site.key.compare_exchange(0, key, Relaxed, Relaxed) {
+            Ok(_) => true,
+            Err(k) => k == key,
+        };
+        if known {
+            return site.count.fetch_add(1, Relaxed).saturating_add(1);
+        }
+    }
+    OTHERS.fetch_add(1, Relaxed).saturating_add(1)
+}
+
+/// Returns the address the entry point at `func` was called from, or 0 if it cannot be told:
+/// the return address above the entry point's frame on the current stack.
+///
+/// It needs a reliable unwinder (ORC or frame pointers); the guessing one finds stale return
+/// addresses on the stack, which are then taken for call sites.
+#[cfg(all(CONFIG_STACKTRACE, CONFIG_KALLSYMS))]
+fn caller(func: *const c_void) -> usize {
+    const DEPTH: u32 = 16;
+    // CAST: A small constant.
+    let mut trace = [0usize; DEPTH as usize];
+    // SAFETY: `trace` is writable for `DEPTH` entries.
+    let saved = unsafe { bindings::stack_trace_save(trace.as_mut_ptr(), DEPTH, 0) };
+    let trace = trace
+        .get(..usize::try_from(saved).unwrap_or(0))
+        .unwrap_or(&[]);
+    let entry = function_of(func.addr());
+    if entry == 0 {
+        return 0;
+    }
+    trace
+        .iter()
+        .position(|&ip| function_of(ip) == entry)
+        .and_then(|i| trace.get(i + 1))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Returns the start of the function that `ip` is in, or 0 if kallsyms does not know it.
+#[cfg(all(CONFIG_STACKTRACE, CONFIG_KALLSYMS))]
+fn function_of(ip: usize) -> usize {
+    let (mut size, mut offset) = (0, 0);
+    // SAFETY: `size` and `offset` are writable; the address is only looked up.
+    if unsafe { bindings::kallsyms_lookup_size_offset(ip, &mut size, &mut offset) } == 0 {
+        return 0;
+    }
+    ip.saturating_sub(offset)
+}
+
+#[cfg(not(all(CONFIG_STACKTRACE, CONFIG_KALLSYMS)))]
+fn caller(_func: *const c_void) -> usize {
+    0
 }

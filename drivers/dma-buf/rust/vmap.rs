@@ -6,9 +6,9 @@
 //! `vmapping_counter`, both protected by the reservation lock: the first `vmap` asks the
 //! exporter, the others get the same address, and the last `vunmap` gives it back.
 
-use crate::ops::ExporterOps;
+use crate::ops::{ExporterOps, Ret};
 use core::ptr::NonNull;
-use kernel::{bindings, dma_buf::DmaBuf, dma_resv::ResvGuard, prelude::*};
+use kernel::{bindings, dma_buf::DmaBuf, dma_resv::ResvGuard, ffi::c_int, prelude::*};
 
 /// Returns a cleared (null, system memory) mapping.
 pub(crate) fn cleared() -> bindings::iosys_map {
@@ -53,6 +53,7 @@ struct Shared<'a> {
 impl<'a> Shared<'a> {
     /// The state of `buf`, whose lock `_held` proves held for `'a`.
     fn of(buf: &'a DmaBuf, _held: &'a ResvGuard<'_>) -> Self {
+        crate::ops::debug_check_held(buf, _held);
         Self { buf }
     }
 
@@ -81,27 +82,32 @@ impl<'a> Shared<'a> {
 ///
 /// # Errors
 ///
-/// `EINVAL` if the exporter cannot, or the exporter's error (with a one-time warning, as the C
-/// core gives).
-pub(crate) fn vmap(buf: &DmaBuf, held: &ResvGuard<'_>) -> Result<bindings::iosys_map> {
-    let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
+/// `-EINVAL` if the exporter cannot, or the exporter's nonzero result as it is (with a
+/// one-time warning, as the C core gives).
+pub(crate) fn vmap(
+    buf: &DmaBuf,
+    held: &ResvGuard<'_>,
+) -> core::result::Result<bindings::iosys_map, c_int> {
+    let ops = ExporterOps::of(buf).ok_or(EINVAL.to_errno())?;
     if !ops.can_vmap() {
-        return Err(EINVAL);
+        return Err(EINVAL.to_errno());
     }
     let shared = Shared::of(buf, held);
     if shared.count() > 0 {
         // A mapping in use is never null; the C core stops the kernel if it is.
         if kernel::warn_on!(is_null(&shared.map())) {
-            return Err(EINVAL);
+            return Err(EINVAL.to_errno());
         }
-        shared.set_count(shared.count().checked_add(1).ok_or(EOVERFLOW)?);
+        let count = shared.count().checked_add(1).ok_or(EOVERFLOW.to_errno())?;
+        shared.set_count(count);
         return Ok(shared.map());
     }
     if kernel::warn_on!(!is_null(&shared.map())) {
-        return Err(EINVAL);
+        return Err(EINVAL.to_errno());
     }
     let mut map = cleared();
-    if let Err(e) = ops.vmap(&mut map, held) {
+    let mapped: Ret = ops.vmap(&mut map, held);
+    if let Err(e) = mapped {
         kernel::do_once_lite! { kernel::warn_on!(true); }
         return Err(e);
     }
