@@ -575,6 +575,8 @@ pub unsafe extern "C" fn dma_buf_vmap_unlocked(
 ///
 /// `dmabuf` is null, an error pointer or a referenced buffer, and `map` null, an error
 /// pointer or valid for writes, for the call.
+// Inlined into its entry points, so that a warning finds the entry point's frame, and so
+// its caller, on the stack.
 #[inline(always)]
 unsafe fn vmap_entry(
     entry: &Entry,
@@ -645,6 +647,8 @@ pub unsafe extern "C" fn dma_buf_vunmap_unlocked(
 ///
 /// `dmabuf` is null, an error pointer or a referenced buffer, and `map` null, an error
 /// pointer or valid for reads and writes, for the call.
+// Inlined into its entry points, so that a warning finds the entry point's frame, and so
+// its caller, on the stack.
 #[inline(always)]
 unsafe fn vunmap_entry(
     entry: &Entry,

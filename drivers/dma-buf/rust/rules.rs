@@ -117,12 +117,13 @@ impl Entry {
         let site = caller(self.func);
         // A return address identifies a call site; a call instruction is longer than one byte,
         // so `site + 1` is no other site's. Without one, the entry point stands for its sites.
-        // CAST: An address, not dereferenced; `Kind` is 0 or 1.
-        let key = if site != 0 {
+        let base = if site != 0 {
             site
         } else {
             core::ptr::from_ref(self).addr()
-        } + kind as usize;
+        };
+        // CAST: `Kind` is 0 or 1.
+        let key = base + kind as usize;
         let count = count_at(key);
         if count != 1 && !is_power_of_ten(count) {
             return;
