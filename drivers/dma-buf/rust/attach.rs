@@ -10,7 +10,6 @@ use crate::{
 };
 use core::ptr::NonNull;
 use kernel::{
-    alloc::AllocError,
     bindings,
     device::Device,
     dma_buf::{DmaBuf, ExportedAttachment},
@@ -18,6 +17,7 @@ use kernel::{
     ffi::c_void,
     prelude::*,
     sync::aref::ARef,
+    workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
 
 /// Attaches `dev` to `buf` (`dma_buf_dynamic_attach()`), unlocked.
@@ -96,27 +96,35 @@ pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>, lock_held: bool) {
     let Some(raw) = NonNull::new(attach.as_raw()) else {
         return;
     };
-    let deferred = DeferredDetach {
-        raw,
-        _buf: buf.into(),
-        _dev: attach.device().into(),
-    };
-    if let Err(AllocError) = kernel::workqueue::system().try_spawn(GFP_KERNEL, move || {
-        // SAFETY: The attachment is off its list and given up by its importer; `deferred`
-        // keeps its buffer and device alive until after this.
-        unsafe { finish_detach(ExportedAttachment::from_raw(deferred.raw)) };
-        drop(deferred);
-    }) {
+    let (buf, dev): (ARef<DmaBuf>, ARef<Device>) = (buf.into(), attach.device().into());
+    let deferred = KBox::pin_init(
+        pin_init!(DeferredDetach {
+            work <- new_work!("dma_buf_detach (deferred)"),
+            raw,
+            _buf: buf,
+            _dev: dev,
+        }),
+        GFP_KERNEL,
+    );
+    match deferred {
+        // A work item in a `KBox` is queued once: nothing to tell the caller.
+        Ok(deferred) => workqueue::system().enqueue(deferred),
         // Without memory for the work item, as the C core would: the exporter's `detach` may
         // then deadlock on the caller's lock; the attachment is off the list either way.
         // SAFETY: Off the list; the caller gives the attachment up.
-        unsafe { finish_detach(attach) };
+        Err(_) => unsafe { finish_detach(attach) },
     }
 }
 
 /// An attachment off its buffer's list whose exporter `detach` and freeing wait for a worker,
-/// with references to the buffer and the device for them.
+/// with references to the buffer and the device for them. Its own work item (and so its own
+/// lockdep class, named after it) rather than a closure of `Queue::try_spawn`, whose one class
+/// key is shared by every user of that function under different name strings, which lockdep
+/// reports as a corrupted class.
+#[pin_data]
 struct DeferredDetach {
+    #[pin]
+    work: Work<DeferredDetach>,
     raw: NonNull<bindings::dma_buf_attachment>,
     _buf: ARef<DmaBuf>,
     _dev: ARef<Device>,
@@ -125,6 +133,21 @@ struct DeferredDetach {
 // SAFETY: The attachment is no one else's any more: its importer gave it up and it is off its
 // buffer's list; the buffer and the device may be referenced from any task.
 unsafe impl Send for DeferredDetach {}
+
+impl_has_work! {
+    impl HasWork<Self> for DeferredDetach { self.work }
+}
+
+impl WorkItem for DeferredDetach {
+    type Pointer = Pin<KBox<Self>>;
+
+    fn run(this: Pin<KBox<Self>>) {
+        // SAFETY: The attachment is off its list and given up by its importer; `this` keeps
+        // its buffer and device alive until after this.
+        unsafe { finish_detach(ExportedAttachment::from_raw(this.raw)) };
+        drop(this);
+    }
+}
 
 /// Takes `attach` off its buffer's list of attachments.
 fn unlink(attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
