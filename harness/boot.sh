@@ -14,18 +14,19 @@ kernel=$B/bzImage
 release=$(cat "$B/kernel.release")
 [ -d "$B/mod/lib/modules/$release" ] || die "modules of $release are not installed in $B/mod"
 console=$OUT/console-$core-$job.log
-timeout_s=${BOOT_TIMEOUT:-1500}
+timeout_s=${BOOT_TIMEOUT:-2400}
 mkdir -p "$OUT/results/$core"
 # The guest binds the modules over /lib/modules, which a fresh build root may not have.
 mkdir -p "$BUILD_ROOT/lib/modules"
 rm -f "$console"
 
-# 2 GiB of huge pages for udmabuf's hugetlb cases, on top of the guest's own 2 GiB.
+# 2 GiB of huge pages for udmabuf's hugetlb cases, on top of the guest's own 3 GiB (KASAN's
+# shadow takes an eighth of all of it).
 # KUnit runs at boot for the tests only; the demonstration boots straight to its job.
 # The test boots also record the dma_buf trace events from the start, KUnit included.
 kunit=trace_event=dma_buf:*
 [ "$job" = test ] || kunit=kunit.enable=0
-append="$kunit console=ttyS0 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
+append="$kunit console=ttyS0 printk.devkmsg=on root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
  rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
  init=$TOP/harness/guest/init
  DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
@@ -44,7 +45,7 @@ stall_s=${BOOT_STALL:-360}
 qemu_once() {
 	rm -f "$console"
 	in_root timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-		-machine pc -accel tcg -cpu max -smp 2 -m 4G \
+		-machine pc -accel tcg -cpu max -smp 2 -m 5G \
 		-no-reboot -display none -monitor none -vga std -device virtio-gpu-pci \
 		-serial "file:$console" \
 		-kernel "$kernel" -append "$(echo $append)" \

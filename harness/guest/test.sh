@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The test job, run in the guest by init: the kselftests and IGT tests whose TAP or
-# results.json the host collects. KUnit (dmabuf_kunit, Rust doctests) already ran at boot and
-# is read from the console log. Each suite has a time limit; one that hangs is killed and
-# shows up as incomplete.
+# results.json the host collects. KUnit (the Rust suites and doctests) already ran at boot; it
+# and the KUnit modules loaded here are read from the console log. Each suite has a time
+# limit; one that hangs is killed, and the host fails it (exit status, short count).
 R=$DMABUF_RS_OUT/results/$DMABUF_RS_CORE
 KST=$DMABUF_RS_KSELFTEST
 mkdir -p "$R"
@@ -11,6 +11,16 @@ mkdir -p "$R"
 step() { echo "dmabuf-rs guest: $*"; }
 
 modprobe vgem || step "modprobe vgem failed: the vgem tests will skip"
+
+# kunit_module NAME [ARGS]: load a module of KUnit suites, which run as it loads; the host
+# parses the KTAP between the markers (kunit.py parse) and rmmods nothing here.
+kunit_module() {
+	name=$1; shift
+	step "kunit module $name"
+	echo "dmabuf-rs: $name begin" >/dev/kmsg
+	"$@" || step "loading $name failed"
+	echo "dmabuf-rs: $name end" >/dev/kmsg
+}
 
 # The dma_buf trace events, recorded since boot (trace_event=dma_buf:*): the KUnit suites use
 # every traced function, so each event must have fired, as often on either core.
@@ -34,11 +44,38 @@ trace_events() {
 step "trace events"
 trace_events >"$R/trace-dma_buf.tap" 2>&1
 
-# kselftest SUITE BINARY [ARGS]: a kselftest binary's TAP into kselftest-SUITE.tap.
+# dma-buf's own KUnit suites (dma-fence, dma-fence-chain, dma-fence-unwrap, dma-resv) test C
+# code that is the same whichever core is built: they run on the C core only, where they take
+# three minutes of the boot (the Rust boot runs the misuse suite, which the C core cannot).
+if [ "$DMABUF_RS_CORE" = c ]; then
+	kunit_module dmabuf_kunit modprobe dmabuf_kunit
+fi
+
+# stacks_after SECONDS: in the background, after SECONDS, print the state and kernel stack of
+# every user task to the log, so that a suite that hangs until its time limit says where.
+# stacks_done ends it.
+stacks_after() {
+	(
+		sleep "$1"
+		for d in /proc/[0-9]*; do
+			# Kernel threads have no command line (and /proc sizes are all 0: no -s).
+			cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-120)
+			[ -n "$cmd" ] || continue
+			echo "dmabuf-rs stacks: ${d#/proc/} $(grep '^State:' "$d/status"): $cmd"
+			cat "$d/stack"
+		done
+	) &
+	stacks_pid=$!
+}
+stacks_done() { kill "$stacks_pid" 2>/dev/null; }
+
+# kselftest SUITE BINARY [ARGS]: a kselftest binary's TAP into kselftest-SUITE.tap, with its
+# exit status (124: killed by the time limit, DMABUF_RS_KSELFTEST_TIMEOUT seconds).
 kselftest() {
 	suite=$1; shift
 	step "kselftest $suite"
-	(cd "$(dirname "$1")" && timeout -k 5 600 "$@") >"$R/kselftest-$suite.tap" 2>&1
+	(cd "$(dirname "$1")" && timeout -k 5 "${DMABUF_RS_KSELFTEST_TIMEOUT:-600}" "$@") \
+		>"$R/kselftest-$suite.tap" 2>&1
 	echo "# exit status $?" >>"$R/kselftest-$suite.tap"
 }
 # Our own suite, tools/testing/selftests/dmabuf: one TAP file per program.
@@ -58,10 +95,21 @@ kselftest iommufd-dmabuf "$KST/iommu/iommufd" -t dmabuf_simple -t dmabuf_revoke
 # vgem_basic@unload: a dma-buf exported by vgem keeps the module (its exporter's owner) loaded;
 # the runner loads vgem again for the tests after it.
 step "igt"
+# The runner lists the subtests of every binary of its test folder (run with --list-subtests)
+# before it filters: 359 binaries, longer than the time limit on the sanitizing kernels. Its
+# folder here holds the two binaries used, and a test-list.txt naming them.
 rm -rf "$R/igt"
+igt_tests=/run/igt-tests
+mkdir -p $igt_tests
+for b in vgem_basic dmabuf_sync_file; do
+	ln -sf "/usr/libexec/igt-gpu-tools/$b" "$igt_tests/$b"
+done
+printf 'TESTLIST\nvgem_basic dmabuf_sync_file\nEND TESTLIST\n' >$igt_tests/test-list.txt
+stacks_after 600
 timeout -k 5 900 igt_runner -o -s \
 	-t '^igt@vgem_basic@dmabuf-' -t '^igt@vgem_basic@unload$' -t '^igt@dmabuf_sync_file@' \
-	/usr/libexec/igt-gpu-tools "$R/igt" >"$R/igt-runner.log" 2>&1
+	$igt_tests "$R/igt" >"$R/igt-runner.log" 2>&1
+stacks_done
 timeout -k 5 120 igt_results "$R/igt" >>"$R/igt-runner.log" 2>&1
 
 # What C callers that break the locking convention get (tests/lock-misuse): KUnit suites that
@@ -74,10 +122,7 @@ if [ "$DMABUF_RS_CORE" = c ]; then
 	printf %s dma_buf_driver_patterns >/sys/module/kunit/parameters/filter_glob ||
 		step "cannot filter the KUnit suites of dma_buf_lock_misuse"
 fi
-echo "dmabuf-rs: lock-misuse begin" >/dev/kmsg
-insmod "$DMABUF_RS_TESTMODS/lock-misuse/dma_buf_lock_misuse.ko" ||
-	step "insmod dma_buf_lock_misuse failed"
-echo "dmabuf-rs: lock-misuse end" >/dev/kmsg
+kunit_module lock-misuse insmod "$DMABUF_RS_TESTMODS/lock-misuse/dma_buf_lock_misuse.ko"
 rmmod dma_buf_lock_misuse || step "rmmod dma_buf_lock_misuse failed"
 
 # i915's mock selftests: no Intel GPU, firmware or PCI device (a fake device, see
@@ -122,4 +167,16 @@ i915_mock() {
 i915_mock
 
 cat /sys/kernel/debug/dma_buf/bufinfo >"$R/bufinfo-after.txt" 2>&1
+
+# kmemleak, once everything is done and unloaded (it has no periodic scan in these kernels):
+# the second scan reports only what stayed unreferenced across both, as kmemleak.rst advises.
+# Any object listed fails the run.
+step "kmemleak scan"
+K=/sys/kernel/debug/kmemleak
+if [ -w $K ]; then
+	echo scan >$K && sleep 5 && echo scan >$K
+	cat $K >"$R/kmemleak.txt" 2>&1
+else
+	echo "# no $K: kmemleak is not in this kernel" >"$R/kmemleak.txt"
+fi
 step "done"
