@@ -2,34 +2,47 @@
 # SPDX-License-Identifier: GPL-2.0
 """Collect the results of `make test` into out/results/summary.tsv.
 
-Reads, for each core, the serial console of its test boot (KUnit TAP printed at boot:
-dmabuf_kunit, the Rust doctests and our own suites), the kselftests' TAP files and IGT's
-results.json, and writes one line per test: core, suite, test, result (pass, fail or skip).
-A kernel splat (BUG, WARNING, lockdep, KASAN, Oops, panic) in a console log is recorded as a
-failed `kernel/no-splat` test of that core. Prints a table of suites by core and ends with
-`N passed, M failed, K skipped`; exits 1 when anything failed.
+Reads, for each core, the serial console of its test boot (KUnit at boot and from the KUnit
+modules the job loads, parsed by the kernel's kunit.py), the kselftests' TAP files, IGT's
+results.json, i915's mock selftests, bufinfo and kmemleak, and writes one line per result:
+core, suite, test, result (pass, fail or skip). tests/manifest.toml says which suites must run
+on which core with how many results; a missing suite, a short count, a TAP plan that does not
+match, a bail-out, a non-zero exit status, an unexpected skip is a failed row naming the
+cause (test names in parentheses are such checks). A kernel splat (BUG, WARNING, lockdep,
+KASAN, KFENCE, UBSAN, list corruption, ODEBUG, refcount, RCU stall, hung task, soft lockup) is
+a failed `kernel no-splat`, a kmemleak report a failed `kernel no-kmemleak-report`. Results of
+the suites that compare the cores must be the same on both (`differential`). Prints a table of
+suites by core and ends with `N passed, M failed, K skipped`; exits 1 when anything failed.
 """
 
+import argparse
 import json
 import re
+import subprocess
 import sys
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 
 TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 TAP_RESULT = re.compile(r"^(not ok|ok) \d+ (?:- )?(.*?)(?:\s+#\s*(SKIP|skip|TODO)\b.*)?$")
+# What the detectors of the test kernels print (dmabuf_sanitize.config): BUG: also covers
+# KASAN, KFENCE, soft lockups ("watchdog: BUG: soft lockup") and workqueue lockups.
 SPLAT = re.compile(
-    r"(\bBUG:|\bWARNING:|\bOops\b|Kernel panic|KASAN:|UBSAN:|general protection fault|"
-    r"INFO: task .* blocked|detected stalls|INFO: possible|INFO: trying to register non-static key)"
+    r"(\bBUG:|kernel BUG at|\bWARNING:|\bOops\b|Kernel panic|general protection fault|"
+    r"KASAN:|KFENCE:|UBSAN:|ODEBUG:|refcount_t:|list_(?:add|del) corruption|\bcorrupted\b.*list|"
+    r"INFO: task .* blocked for more than|self-detected stall|detected (?:expedited )?stalls|"
+    r"hard LOCKUP|INFO: possible|INFO: trying to register non-static key|"
+    r"kmemleak: .*suspected memory leak)"
 )
-
-# Suites that run on one core only, with the reason; the differential check leaves them out.
-ONE_CORE_SUITES = {
-    "kunit:dma_buf_lock_misuse": (
-        "rust",
-        "breaks every lock rule on purpose; the C core deadlocks on several",
-    ),
+KMEMLEAK_OBJECT = re.compile(r"^unreferenced object 0x[0-9a-f]+", re.M)
+# The line each sanitizer prints as it starts: a kernel without them cannot see what they see.
+SANITIZER_BANNERS = {
+    "KASAN": "KernelAddressSanitizer initialized",
+    "kmemleak": "kmemleak: Kernel memory leak detector initialized",
+    "KFENCE": "kfence: initialized",
 }
+
 # Between these console markers the lock-misuse module runs (on the C core only its suite of
 # in-tree drivers' misuses): the core's warnings about the broken rules, and about a buggy
 # exporter's results, are expected there (and only there), any other splat is not. The Rust
@@ -44,50 +57,156 @@ def tap_result(word, directive):
     return "pass" if word == "ok" else "fail"
 
 
-def kunit(console):
-    """KUnit TAP from a console log: one row per test case of each suite.
+KTAP_START = re.compile(r"KTAP version \d+\s*$")
+MARKER = re.compile(r"dmabuf-rs: (\S+) (begin|end)\s*$")
 
-    Suites print at indentation 4 under the top level; parameterised cases nest deeper and
-    are summed up by their parent's line, so only depth 1 is read.
+
+def kunit_segments(console):
+    """The KTAP documents of a console log, as (name, lines).
+
+    "boot" is KUnit at boot (the built-in suites), from the first KTAP line to the guest job's
+    first line; each KUnit module that test.sh loads prints between its markers.
     """
-    rows, suite = [], None
+    segments, boot, name, lines = [], [], None, []
+    in_boot = False
     for raw in console:
-        line = TIMESTAMP.sub("", raw.rstrip("\n"))
-        m = re.match(r"^    # Subtest: (\S+)", line)
-        if m:
-            suite = m.group(1)
+        line = raw.rstrip("\n")
+        if m := MARKER.search(line):
+            if m.group(2) == "begin":
+                name, lines = m.group(1), []
+            elif name == m.group(1):
+                if any(KTAP_START.search(x) for x in lines):
+                    segments.append((name, lines))
+                name = None
             continue
-        m = TAP_RESULT.match(line[4:]) if line.startswith("    ") and not line.startswith("     ") else None
-        if m and suite:
-            rows.append(("kunit:" + suite, m.group(2).strip(), tap_result(m.group(1), m.group(3))))
-    return rows
+        if name:
+            lines.append(line)
+        elif "dmabuf-rs guest:" in line:
+            in_boot = False
+            if boot:
+                segments.insert(0, ("boot", boot))
+                boot = None
+        elif boot is not None and (in_boot or KTAP_START.search(line)):
+            in_boot = True
+            boot.append(line)
+    if boot:
+        # The job never started: KUnit at boot is all there is (and may have crashed).
+        segments.insert(0, ("boot", boot))
+    return segments
+
+
+def kunit(console, kunit_py, scratch):
+    """KUnit results of a console log through the kernel's own parser (kunit.py parse).
+
+    Returns rows (suite "kunit:<name>", test, result) and problems. A parameterised case is one
+    row per parameter, "<case>/<parameter>"; a suite that printed no cases (its init failed, or
+    it crashed) is one row "(suite)" with its result. kunit.py's complaints (a plan that does
+    not match, a missing result, a crash) become a failed "(ktap)" row of the suite they are
+    about, or a failed "(ktap <segment>)" row of the kernel when they are about the document.
+    """
+    rows, problems = [], []
+    scratch.mkdir(parents=True, exist_ok=True)
+    for name, lines in kunit_segments(console):
+        # Absolute: kunit.py changes into the kernel tree.
+        log = (scratch / f"kunit-{name}.log").resolve()
+        js = log.with_suffix(".json")
+        log.write_text("\n".join(lines) + "\n")
+        js.unlink(missing_ok=True)
+        run = subprocess.run(
+            [sys.executable, str(kunit_py), "parse", f"--json={js}", str(log)],
+            capture_output=True, text=True, check=False,
+        )
+        errors = [e.split("[ERROR]", 1)[1].strip() for e in run.stdout.splitlines()
+                  if "[ERROR]" in e]
+        if not js.exists():
+            rows.append(("kernel", f"(ktap {name})", "fail"))
+            problems.append(f"kunit.py parse failed on {log}: {run.stderr.strip()[-300:]}")
+            continue
+        top = json.loads(js.read_text())
+        for case in top.get("test_cases", []):
+            rows.append(("kunit:" + case["name"], "(suite)", KUNIT_RESULT.get(case["status"], "fail")))
+        for group in top.get("sub_groups", []):
+            suite = "kunit:" + group["name"]
+            rows += [(suite, t, r) for t, r in kunit_leaves(group)]
+            if group["misc"].get("errors") or group["misc"].get("crashed"):
+                rows.append((suite, "(ktap)", "fail"))
+                mine = [e for e in errors if e.startswith(f"Test: {group['name']}:")]
+                problems.append(f"{suite}: kunit.py: " + ("; ".join(mine) or "parse errors or a crash"))
+        if top["misc"].get("errors") and not any(r[1] == "(ktap)" for r in rows):
+            rows.append(("kernel", f"(ktap {name})", "fail"))
+            problems.append(f"KTAP of {name}: kunit.py: " + ("; ".join(errors) or "parse errors"))
+    return rows, problems
+
+
+KUNIT_RESULT = {"PASS": "pass", "SKIP": "skip"}
+
+
+def kunit_leaves(group, prefix=""):
+    """(test, result) for every leaf of a kunit.py json group, nested cases as a/b."""
+    for case in group.get("test_cases", []):
+        yield prefix + case["name"], KUNIT_RESULT.get(case["status"], "fail")
+    for sub in group.get("sub_groups", []):
+        yield from kunit_leaves(sub, f"{prefix}{sub['name']}/")
+
+
+TAP_PLAN = re.compile(r"^1\.\.(\d+)")
+TAP_BAIL = re.compile(r"^Bail out!\s*(.*)")
+EXIT_STATUS = re.compile(r"^# exit status (\d+)")
+KSFT_TOTALS = re.compile(r"^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)")
 
 
 def tap_file(path, suite):
-    """One row per top-level result of a TAP file; a file without any is a failed run."""
-    rows = []
+    """Rows of a TAP file: one per top-level result, and a failed row for each way the file
+    says the run went wrong: no plan, a plan the results do not match, a bail-out, a non-zero
+    `# exit status` (test.sh appends it; 124 is its time limit), kselftest totals that do not
+    add up. Returns rows and problems."""
+    rows, problems = [], []
+    plan = bail = status = totals = None
     for line in path.read_text(errors="replace").splitlines():
-        m = TAP_RESULT.match(line)
-        if m:
+        if m := TAP_RESULT.match(line):
             rows.append((suite, m.group(2).strip(), tap_result(m.group(1), m.group(3))))
-    if not rows:
-        rows.append((suite, "ran", "fail"))
-    return rows
+        elif (m := TAP_PLAN.match(line)) and plan is None:
+            plan = int(m.group(1))
+        elif m := TAP_BAIL.match(line):
+            bail = m.group(1) or "(no reason)"
+        elif m := EXIT_STATUS.match(line):
+            status = int(m.group(1))
+        elif m := KSFT_TOTALS.match(line):
+            totals = sum(int(n) for n in m.groups())
 
+    reported = len(rows)
 
-def kselftest(path, suite):
-    return tap_file(path, "kselftest:" + suite)
+    def bad(check, why):
+        rows.append((suite, check, "fail"))
+        problems.append(f"{suite}: {why} ({path})")
+
+    if plan is None:
+        bad("(plan)", "no TAP plan: the program did not start, or printed no TAP")
+    elif plan != reported:
+        bad("(plan)", f"the plan says {plan} tests, {reported} reported")
+    if bail is not None:
+        bad("(bail out)", f"bailed out: {bail}")
+    if status is not None and status != 0:
+        why = "killed by its time limit" if status in (124, 137) else "a non-zero exit status"
+        bad("(exit status)", f"exit status {status}: {why}")
+    if totals is not None and totals != reported:
+        bad("(totals)", f"its totals count {totals} tests, {reported} reported")
+    return rows, problems
 
 
 def igt(path):
+    """Rows of IGT's results.json, and problems. `notrun` (the runner gave up before the
+    subtest, or it was never found) is a failure, not a skip."""
     results = json.loads(path.read_text())
-    rows = []
+    rows, problems = [], []
     for name, test in sorted(results.get("tests", {}).items()):
         r = test.get("result", "fail")
-        result = {"pass": "pass", "skip": "skip", "notrun": "skip"}.get(r, "fail")
+        result = {"pass": "pass", "skip": "skip"}.get(r, "fail")
         binary, _, sub = name.removeprefix("igt@").partition("@")
         rows.append(("igt:" + binary, sub or binary, result))
-    return rows
+        if result == "fail" and r != "fail":
+            problems.append(f"igt:{binary} {sub}: IGT says {r} ({path})")
+    return rows, problems
 
 
 # i915's mock selftests, from the dmesg excerpt that test.sh writes to i915-mock.log. The
@@ -127,7 +246,7 @@ def i915_mock(path, suite="i915:mock"):
     module that did not load or a run that never started is one failed row `ran`.
     """
     def not_run(why):
-        return [(suite, "ran", "fail")], [f"i915 mock selftests: {why} ({path})"]
+        return [(suite, "(ran)", "fail")], [f"i915 mock selftests: {why} ({path})"]
 
     if not path.exists():
         return not_run("no log, they did not run")
@@ -198,6 +317,35 @@ def splats(console):
     return found, expected
 
 
+def kmemleak(path):
+    """The rows of the kmemleak report the test job saved after its final scans, and problems:
+    any unreferenced object fails, and so does a kernel without kmemleak."""
+    if not path.exists():
+        return [("kernel", "no-kmemleak-report", "fail")], [f"no kmemleak report ({path})"]
+    text = path.read_text(errors="replace")
+    if text.startswith("# no "):
+        return [("kernel", "no-kmemleak-report", "fail")], [f"{text.strip()} ({path})"]
+    leaks = KMEMLEAK_OBJECT.findall(text)
+    if not leaks:
+        return [("kernel", "no-kmemleak-report", "pass")], []
+    # The first object's report, up to its backtrace's end, says where it was allocated.
+    first = text[text.index("unreferenced object"):].split("\n\n")[0].splitlines()
+    return [("kernel", "no-kmemleak-report", "fail")], [
+        f"kmemleak: {len(leaks)} unreferenced object(s) ({path}), the first:"
+    ] + ["    " + line.strip() for line in first[:14]]
+
+
+def sanitizers(console):
+    """A row saying whether the boot had its sanitizers: each prints a line as it starts."""
+    text = "\n".join(console)
+    missing = [name for name, banner in SANITIZER_BANNERS.items() if banner not in text]
+    if missing:
+        return [("kernel", "sanitizers-on", "fail")], [
+            f"no sign of {', '.join(missing)} in the console: the kernel lacks its sanitizers"
+        ]
+    return [("kernel", "sanitizers-on", "pass")], []
+
+
 def bufinfo_snapshot(path):
     """The row of the bufinfo snapshot (bufinfo_snapshot in our kselftests), and its shape.
 
@@ -236,64 +384,112 @@ def bufinfo_differences(shapes):
     return [], []
 
 
-def required_tap(core, path, suite, rows, problems):
-    """The rows of a TAP file that every run writes; a missing one is a failed `ran` row."""
-    if path.exists():
-        rows += [(core, *r) for r in tap_file(path, suite)]
-    else:
-        rows.append((core, suite, "ran", "fail"))
-        problems.append(f"{core}: {suite} did not run (no {path})")
+def bufinfo_after(path):
+    """bufinfo once every suite is done and its modules unloaded: no buffer may be left."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    if re.search(r"^Total 0 objects, 0 bytes$", text, re.M):
+        return [("bufinfo", "empty-at-end", "pass")], []
+    left = re.search(r"^Total .*$", text, re.M)
+    return [("bufinfo", "empty-at-end", "fail")], [
+        f"bufinfo after the suites: {left.group(0) if left else 'unreadable'} ({path})"
+    ]
 
 
-def collect(out, cores):
+def load_manifest(path):
+    with open(path, "rb") as f:
+        manifest = tomllib.load(f)
+    for suite, m in manifest.items():
+        for key, kind in (("cores", list), ("tests", int), ("compares", bool), ("about", str)):
+            if not isinstance(m.get(key), kind):
+                raise SystemExit(f"{path}: [{suite}] needs {key} ({kind.__name__})")
+        m.setdefault("skips", [])
+    return manifest
+
+
+def check_manifest(core, rows, manifest):
+    """Holds one core's rows against the manifest: returns them with unexpected skips failed,
+    plus a failed row for each suite that is missing, short, too long, unknown or on the wrong
+    core, and the problems naming each cause."""
+    checked, problems = [], []
+    by_suite = defaultdict(list)
+    for r in rows:
+        by_suite[r[0]].append(r)
+    for suite in sorted(set(by_suite) | set(manifest)):
+        got, m = by_suite.get(suite, []), manifest.get(suite)
+
+        def bad(check, why):
+            checked.append((suite, check, "fail"))
+            problems.append(f"{core}: {suite}: {why}")
+
+        for s, test, result in got:
+            if result == "skip" and m is not None and test not in m["skips"]:
+                result = "fail"
+                problems.append(f"{core}: {suite} {test}: skipped, which the manifest does not allow")
+            checked.append((s, test, result))
+        if m is None:
+            if got:
+                bad("(manifest)", "reports results but is not in tests/manifest.toml")
+        elif core not in m["cores"]:
+            if got:
+                bad("(core)", f"ran on the {core} core; the manifest runs it on {', '.join(m['cores'])}")
+        elif not got:
+            bad("(ran)", "reported nothing: it did not run")
+        else:
+            tests = sum(1 for _, test, _ in got if not test.startswith("("))
+            if tests != m["tests"]:
+                bad("(count)", f"{tests} results, the manifest expects {m['tests']}")
+    return checked, problems
+
+
+def collect(out, cores, manifest, kunit_py):
     rows, problems, shapes = [], [], {}
     for core in cores:
         res = out / "results" / core
         log = out / f"console-{core}-test.log"
-        required_tap(core, res / "compile-fail.tap", "build:compile-fail", rows, problems)
-        required_tap(core, res / "build-exports.tap", "build:exports", rows, problems)
-        if not log.exists():
-            problems.append(f"{core}: no console log {log}")
-            rows.append((core, "kernel", "booted", "fail"))
-            continue
-        console = log.read_text(errors="replace").splitlines()
-        rows += [(core, *r) for r in kunit(console)]
+        mine = []
+
+        def add(result):
+            new_rows, new_problems = result
+            mine.extend(new_rows)
+            problems.extend(f"{core}: {p}" for p in new_problems)
+
+        for name, suite in (("compile-fail.tap", "build:compile-fail"),
+                            ("build-exports.tap", "build:exports"),
+                            ("trace-dma_buf.tap", "trace:dma_buf")):
+            if (res / name).exists():
+                add(tap_file(res / name, suite))
         for tap in sorted(res.glob("kselftest-*.tap")):
-            rows += [(core, *r) for r in kselftest(tap, tap.stem.removeprefix("kselftest-"))]
-        i915_rows, i915_problems = i915_mock(res / "i915-mock.log")
-        rows += [(core, *r) for r in i915_rows]
-        problems += [f"{core}: {p}" for p in i915_problems]
-        required_tap(core, res / "trace-dma_buf.tap", "trace:dma_buf", rows, problems)
-        snap_rows, shapes[core], snap_problems = bufinfo_snapshot(res / "bufinfo-live.txt")
-        rows += [(core, *r) for r in snap_rows]
-        problems += [f"{core}: {p}" for p in snap_problems]
-        results_json = res / "igt" / "results.json"
-        if results_json.exists():
-            rows += [(core, *r) for r in igt(results_json)]
+            add(tap_file(tap, "kselftest:" + tap.stem.removeprefix("kselftest-")))
+        if (res / "igt" / "results.json").exists():
+            add(igt(res / "igt" / "results.json"))
         else:
-            rows.append((core, "igt", "results.json", "fail"))
             problems.append(f"{core}: IGT wrote no results.json ({res / 'igt-runner.log'})")
-        # A suite whose every test skipped tested nothing: that is a broken setup, not a pass.
-        for suite in sorted({r[1] for r in rows if r[0] == core}):
-            results = {r[3] for r in rows if r[0] == core and r[1] == suite}
-            if results == {"skip"}:
-                rows.append((core, suite, "not-all-skipped", "fail"))
-        found, expected = splats(console)
-        rows.append((core, "kernel", "no-splat", "fail" if found else "pass"))
-        for suite, (only, _) in ONE_CORE_SUITES.items():
-            if only == core and not any(r[0] == core and r[1] == suite for r in rows):
-                rows.append((core, suite, "ran", "fail"))
-                problems.append(f"{core}: {suite} did not run")
-        # Each misuse of the module gets a warning, on either core: none at all means the
-        # checks are not there.
-        rows.append((core, "kernel", "lock-misuse-warned", "pass" if expected else "fail"))
-        for s in found[:10]:
-            problems.append(f"{core}: splat in {log}: {s}")
+        add(i915_mock(res / "i915-mock.log"))
+        snap_rows, shapes[core], snap_problems = bufinfo_snapshot(res / "bufinfo-live.txt")
+        add((snap_rows, snap_problems))
+        add(bufinfo_after(res / "bufinfo-after.txt"))
+        if log.exists():
+            console = log.read_text(errors="replace").splitlines()
+            add(kunit(console, kunit_py, res / "kunit"))
+            found, expected = splats(console)
+            mine.append(("kernel", "no-splat", "fail" if found else "pass"))
+            problems.extend(f"{core}: splat in {log}: {s}" for s in found[:10])
+            # Each misuse of the module gets a warning, on either core: none at all means the
+            # checks are not there.
+            mine.append(("kernel", "lock-misuse-warned", "pass" if expected else "fail"))
+            add(sanitizers(console))
+            add(kmemleak(res / "kmemleak.txt"))
+        else:
+            problems.append(f"{core}: no console log {log}: the test boot did not run")
+        checked, manifest_problems = check_manifest(core, mine, manifest)
+        rows += [(core, *r) for r in checked]
+        problems += manifest_problems
     return rows, problems, shapes
 
 
-def differences(rows, cores):
-    """Tests whose result is not the same on every core (or that ran on only some of them).
+def differences(rows, cores, manifest):
+    """Tests whose result is not the same on every core (or that ran on only some of them),
+    in the suites that compare the cores.
 
     The cores must behave alike, so each difference is a failed row of the suite `differential`,
     under the pseudo-core `diff`, named after the suite and test that differ.
@@ -303,30 +499,37 @@ def differences(rows, cores):
         results[(suite, test)][core] = result
     diff_rows, problems = [], []
     for (suite, test), by_core in sorted(results.items()):
-        if suite in ONE_CORE_SUITES:
+        m = manifest.get(suite)
+        if m is None or not m["compares"]:
             continue
-        seen = [by_core.get(c, "missing") for c in cores]
+        both = [c for c in cores if c in m["cores"]]
+        seen = [by_core.get(c, "missing") for c in both]
         if len(set(seen)) > 1:
             diff_rows.append(("diff", "differential", f"{suite} {test}", "fail"))
             problems.append(
                 f"differs between cores: {suite} {test}: "
-                + ", ".join(f"{c} {r}" for c, r in zip(cores, seen))
+                + ", ".join(f"{c} {r}" for c, r in zip(both, seen))
             )
     return diff_rows, problems
 
 
 def main():
-    out = Path(sys.argv[1])
-    cores = sys.argv[2:] or ["c", "rust"]
-    rows, problems, shapes = collect(out, cores)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("cores", nargs="*", default=["c", "rust"])
+    ap.add_argument("--kunit", type=Path, required=True, help="the kernel's kunit.py")
+    ap.add_argument("--manifest", type=Path,
+                    default=Path(__file__).resolve().parent.parent / "tests" / "manifest.toml")
+    args = ap.parse_args()
+    manifest = load_manifest(args.manifest)
+    cores = args.cores
+    rows, problems, shapes = collect(args.out, cores, manifest, args.kunit)
     if len(cores) > 1:
-        diff_rows, diff_problems = differences(rows, cores)
-        rows += diff_rows
-        problems += diff_problems
-        diff_rows, diff_problems = bufinfo_differences(shapes)
-        rows += diff_rows
-        problems += diff_problems
-    summary = out / "results" / "summary.tsv"
+        for diff_rows, diff_problems in (differences(rows, cores, manifest),
+                                         bufinfo_differences(shapes)):
+            rows += diff_rows
+            problems += diff_problems
+    summary = args.out / "results" / "summary.tsv"
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text("".join("\t".join(r) + "\n" for r in rows))
 
@@ -334,17 +537,31 @@ def main():
     for core, suite, _, result in rows:
         table[suite][core][["pass", "fail", "skip"].index(result)] += 1
     width = max([len(s) for s in table] + [5])
-    print(f"{'suite':<{width}}  " + "  ".join(f"{c + ' pass/fail/skip':>22}" for c in cores))
+    print(f"{'suite':<{width}}  " + "  ".join(f"{c + ' pass/fail/skip':>22}" for c in cores)
+          + "  compares the cores")
     for suite in sorted(table):
         cells = ("/".join(map(str, table[suite][c])) if c in table[suite] else "-" for c in cores)
-        print(f"{suite:<{width}}  " + "  ".join(f"{cell:>22}" for cell in cells))
+        m = manifest.get(suite)
+        if suite == "differential":
+            how = "(the differences)"
+        elif m is None:
+            how = "(not in the manifest)"
+        elif m["compares"]:
+            how = "yes"
+        else:
+            how = "no: " + ("one core" if len(m["cores"]) == 1 else "same code on both")
+        print(f"{suite:<{width}}  " + "  ".join(f"{cell:>22}" for cell in cells) + f"  {how}")
     for p in problems:
         print(p)
     failed = [r for r in rows if r[3] == "fail"]
     for r in failed[:40]:
         print("FAIL: " + "\t".join(r))
     counts = {k: sum(1 for r in rows if r[3] == k) for k in ("pass", "fail", "skip")}
+    comparing = sum(1 for core, suite, _, result in rows
+                    if result == "pass" and manifest.get(suite, {}).get("compares"))
     print(f"summary: {summary}")
+    print(f"{comparing} of the passes compare the cores (suites that go through the core, "
+          f"run on both); the rest test code both kernels share, or one core, or the kernel")
     print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
     return 1 if counts["fail"] or not rows else 0
 

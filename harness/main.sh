@@ -6,6 +6,11 @@ H=$TOP/harness
 cmd=${1:-}
 CORE=${CORE:-rust}
 
+# collect OUT: the verdict on the results in OUT (harness/collect.py, tests/manifest.toml).
+collect() {
+	in_root python3 "$H/collect.py" --kunit "$KSRC/tools/testing/kunit/kunit.py" "$1" c rust
+}
+
 prepare() {
 	"$H/root.sh" || exit 1
 	"$H/tree.sh" || exit 1
@@ -43,10 +48,12 @@ test)
 	stage "make test: both cores, every suite"
 	prepare
 	rm -rf "$OUT/results"
-	# The compile-fail checks build against the tree as configured for each core in turn.
+	mkdir -p "$OUT/results"
+	source_id >"$OUT/results/source-id"
+	# The compile-fail checks build against the Rust core's tree: the API they check is the
+	# same in both (tests/manifest.toml).
 	"$H/build.sh" c || exit 1
 	"$H/exports.sh" c || exit 1
-	"$H/compile_fail.sh" c || exit 1
 	"$H/build.sh" rust || exit 1
 	"$H/exports.sh" rust || exit 1
 	"$H/compile_fail.sh" rust || exit 1
@@ -61,7 +68,11 @@ test)
 	wait "$rust_boot" || booted=1
 	[ "$booted" = 0 ] || die "a test boot failed (see above)"
 	stage "results"
-	in_root python3 "$H/collect.py" "$OUT" c rust
+	collect "$OUT" || exit 1
+	# The verdict itself: broken copies of these green results must each fail, cause named.
+	stage "results: the verdict fails where a run goes wrong (harness/collect_selfcheck.py)"
+	in_root python3 "$H/collect_selfcheck.py" "$OUT" "$KSRC/tools/testing/kunit/kunit.py" ||
+		die "the collector passed a broken run (see above)"
 	;;
 compile-fail)
 	check_core "$CORE"
@@ -71,10 +82,17 @@ compile-fail)
 	;;
 mutation)
 	prepare
-	"$H/mutation.sh" "${MUTATION:-end-cpu-access-wrong-errno}" || exit 1
+	if [ -n "${ALL:-}" ]; then
+		"$H/mutation.sh" --all || exit 1
+	elif [ -n "${MUTATION:-}" ]; then
+		"$H/mutation.sh" $MUTATION || exit 1
+	else
+		die "name the mutation (MUTATION=name, several with spaces) or run them all (ALL=1):
+$(cd "$TOP/tests/mutations" && ls ./*.patch | sed 's|^\./|    |; s|\.patch$||')"
+	fi
 	;;
 collect)
-	in_root python3 "$H/collect.py" "$OUT" c rust
+	collect "$OUT"
 	;;
 check)
 	"$H/check.sh" || exit 1
