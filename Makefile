@@ -7,12 +7,13 @@
 #   make builddir CORE=rust|c  print its build directory (for out-of-tree modules)
 #   make compile-fail CORE=..  check that the misuses in tests/compile-fail do not build
 #   make check                 rustfmt, clippy and checkpatch on the overlay
-#   make mutation [MUTATION=..] break the Rust core on purpose (tests/mutations/), check that
-#                              the suites catch it (needs a make test first)
+#   make mutation MUTATION=..  break the Rust core on purpose (tests/mutations/), check that
+#   make mutation ALL=1        the tests each names catch it, or all of them, with a table
+#                              (needs a green make test of the same source first)
 #   make clean / distclean     remove build trees and results / also the build root
 
 CORE ?= rust
-export CORE MUTATION
+export CORE MUTATION ALL
 
 .PHONY: run test kernel builddir compile-fail check mutation clean distclean root tree collect
 run test kernel builddir compile-fail check mutation clean distclean root tree collect:
