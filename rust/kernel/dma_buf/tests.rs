@@ -54,6 +54,10 @@ mod cases {
         unmap: AtomicU32,
         begin: AtomicU32,
         end: AtomicU32,
+        /// The directions `begin_cpu_access` and `end_cpu_access` were called with, as a set
+        /// of [`dir_bit`]s.
+        begin_dirs: AtomicU32,
+        end_dirs: AtomicU32,
         vmap: AtomicU32,
         vunmap: AtomicU32,
         mmap: AtomicU32,
@@ -80,6 +84,11 @@ mod cases {
 
     fn count(c: &AtomicU32) -> u32 {
         c.load(Relaxed)
+    }
+
+    /// `dir` as one bit of a set of directions.
+    fn dir_bit(dir: DataDirection) -> u32 {
+        1 << bindings::dma_data_direction::from(dir)
     }
 
     /// `SIZE` bytes of vmalloc memory, freed on drop.
@@ -222,15 +231,17 @@ mod cases {
             drop(table);
         }
 
-        fn begin_cpu_access(&self, _dir: DataDirection) -> Result {
+        fn begin_cpu_access(&self, dir: DataDirection) -> Result {
             injected(&self.calls.fail_begin)?;
             self.calls.begin.fetch_add(1, Relaxed);
+            self.calls.begin_dirs.fetch_or(dir_bit(dir), Relaxed);
             Ok(())
         }
 
-        fn end_cpu_access(&self, _dir: DataDirection) -> Result {
+        fn end_cpu_access(&self, dir: DataDirection) -> Result {
             injected(&self.calls.fail_end)?;
             self.calls.end.fetch_add(1, Relaxed);
+            self.calls.end_dirs.fetch_or(dir_bit(dir), Relaxed);
             Ok(())
         }
 
@@ -392,7 +403,7 @@ mod cases {
         }
         // The unlocked variants take the lock themselves.
         let mapping = attach.map_unlocked(DataDirection::ToDevice)?;
-        assert!(mapping.sg_table().iter().count() > 0);
+        assert_eq!(mapped_bytes(mapping.sg_table()), Ok(SIZE));
         drop(mapping);
         assert_eq!((count(&calls.map), count(&calls.unmap)), (2, 2));
 
@@ -538,10 +549,19 @@ mod cases {
             .buffer()
             .begin_cpu_access(DataDirection::FromDevice)?;
         assert_eq!((count(&calls.begin), count(&calls.end)), (1, 0));
+        let from = dir_bit(DataDirection::FromDevice);
+        assert_eq!(count(&calls.begin_dirs), from);
         access.end()?;
         assert_eq!(count(&calls.end), 1);
+        assert_eq!(count(&calls.end_dirs), from);
         drop(attach.buffer().begin_cpu_access(DataDirection::ToDevice)?);
         assert_eq!((count(&calls.begin), count(&calls.end)), (2, 2));
+        // The exporter sees the direction each access was begun and ended with.
+        let both = from | dir_bit(DataDirection::ToDevice);
+        assert_eq!(
+            (count(&calls.begin_dirs), count(&calls.end_dirs)),
+            (both, both)
+        );
 
         drop(attach);
         release(buf, &calls);
@@ -787,6 +807,7 @@ mod cases {
     fn importers_map_while_the_exporter_invalidates() -> Result {
         let reg = device()?;
         let (buf, calls) = new_buffer()?;
+        let stop = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
         let mut workers = KVec::new();
         for _ in 0..2 {
             let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
@@ -797,6 +818,7 @@ mod cases {
             let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
             let good = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
             let (worker_done, worker_good) = (done.clone(), good.clone());
+            let detach = stop.clone();
             workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
                 for _ in 0..ROUNDS {
                     let locked = attach.lock();
@@ -808,22 +830,23 @@ mod cases {
                     }
                     drop(mapped);
                 }
+                // Attached until the exporter is done invalidating.
+                detach.wait_for_completion();
                 drop(attach);
                 worker_done.complete_all();
             })?;
             workers.push((done, good, invalidations), GFP_KERNEL)?;
         }
-        // Invalidate while they map; each importer is attached until its worker ends, so it
-        // hears every invalidation made before that.
-        let mut made = 0u32;
+        // Invalidate while they map; both importers stay attached throughout, so each hears
+        // every invalidation.
         for _ in 0..ROUNDS {
             buf.invalidate_mappings(&buf.resv().lock())?;
-            made += 1;
         }
+        stop.complete_all();
         for (done, good, invalidations) in workers.iter() {
             done.wait_for_completion();
             assert_eq!(good.load(Relaxed), ROUNDS);
-            assert!(invalidations.load(Relaxed) <= made);
+            assert_eq!(invalidations.load(Relaxed), ROUNDS);
         }
         assert_eq!(count(&calls.map), 2 * ROUNDS);
         assert_eq!(count(&calls.unmap), 2 * ROUNDS);
@@ -918,11 +941,21 @@ mod cases {
         // Reading with the CPU waits for writers only.
         buf.begin_cpu_access(DataDirection::FromDevice)?.end()?;
         assert!(!reader.is_signaled());
+        let from = dir_bit(DataDirection::FromDevice);
+        assert_eq!(
+            (count(&calls.begin_dirs), count(&calls.end_dirs)),
+            (from, from)
+        );
 
         // Writing waits for the reader too.
         buf.begin_cpu_access(DataDirection::ToDevice)?.end()?;
         assert!(reader.is_signaled());
         assert_eq!((count(&calls.begin), count(&calls.end)), (2, 2));
+        let both = from | dir_bit(DataDirection::ToDevice);
+        assert_eq!(
+            (count(&calls.begin_dirs), count(&calls.end_dirs)),
+            (both, both)
+        );
         release(buf, &calls);
         Ok(())
     }

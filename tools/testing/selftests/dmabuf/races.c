@@ -100,13 +100,24 @@ static void *mmap_loop(void *arg)
 	return NULL;
 }
 
-/* Run @fn in RACERS threads on @b's fd, close the fd under them, check their errors. */
+/*
+ * Run @fn in RACERS threads on @b's fd, close the fd under them, check their errors, then
+ * the end state: the fd is gone for every thread, and once @b is freed (vgem's handle holds a
+ * reference of its own) the buffer is released, not left behind by a reference a racing call
+ * took and never dropped.
+ */
 static void close_under(struct __test_metadata *_metadata, struct buf *b, void *(*fn)(void *))
 {
-	int stop = 0;
+	int stop = 0, fd = b->fd;
+	unsigned long long ino = fd_ino(fd);
+	struct bufinfo_row row;
 	struct racer r[RACERS];
 	pthread_t t[RACERS];
 	int i;
+
+	ASSERT_NE(0, ino);
+	ASSERT_TRUE(have_bufinfo());
+	ASSERT_EQ(1, bufinfo_find(ino, &row));
 
 	for (i = 0; i < RACERS; i++) {
 		r[i] = (struct racer){ .fd = b->fd, .size = b->size, .stop = &stop };
@@ -123,6 +134,12 @@ static void close_under(struct __test_metadata *_metadata, struct buf *b, void *
 		EXPECT_EQ(0, r[i].bad) TH_LOG("racer %d: %ld unexpected results, first %d",
 					      i, r[i].bad, r[i].bad_err);
 	}
+	errno = 0;
+	EXPECT_EQ(-1, fcntl(fd, F_GETFD));
+	EXPECT_EQ(EBADF, errno);
+	buf_free(b);
+	EXPECT_EQ(0, bufinfo_find(ino, &row)) TH_LOG("buffer %llu still listed, count %lu",
+						     ino, row.count);
 }
 
 TEST(close_during_poll)
@@ -134,7 +151,6 @@ TEST(close_during_poll)
 		SKIP(return, "neither " HEAP_PATH " nor vgem");
 	ASSERT_EQ(0, ret);
 	close_under(_metadata, &b, poll_loop);
-	buf_free(&b);
 }
 
 TEST(close_during_ioctl)
@@ -146,7 +162,6 @@ TEST(close_during_ioctl)
 		SKIP(return, "neither " HEAP_PATH " nor vgem");
 	ASSERT_EQ(0, ret);
 	close_under(_metadata, &b, ioctl_loop);
-	buf_free(&b);
 }
 
 TEST(close_during_mmap)
@@ -158,7 +173,6 @@ TEST(close_during_mmap)
 		SKIP(return, "neither " HEAP_PATH " nor vgem");
 	ASSERT_EQ(0, ret);
 	close_under(_metadata, &b, mmap_loop);
-	buf_free(&b);
 }
 
 struct sleeper {
