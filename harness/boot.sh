@@ -24,9 +24,12 @@ rm -f "$console"
 # shadow takes an eighth of all of it).
 # KUnit runs at boot for the tests only; the demonstration boots straight to its job.
 # The test boots also record the dma_buf trace events from the start, KUnit included.
+# Hung tasks are reported after 10 minutes, not 2: loading a module of KUnit suites keeps
+# modprobe in the kernel until they are done, over two minutes for dma-fence-chain under TCG
+# with the sanitizers (a suite that hangs is still reported by the time its limit kills it).
 kunit=trace_event=dma_buf:*
 [ "$job" = test ] || kunit=kunit.enable=0
-append="$kunit console=ttyS0 printk.devkmsg=on root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
+append="$kunit console=ttyS0 printk.devkmsg=on hung_task_timeout_secs=600 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
  rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
  init=$TOP/harness/guest/init
  DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
