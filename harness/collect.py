@@ -78,7 +78,6 @@ def kunit_segments(console):
     first line; each KUnit module that test.sh loads prints between its markers.
     """
     segments, boot, name, lines = [], [], None, []
-    in_boot = False
     for raw in console:
         line = raw.rstrip("\n")
         if m := MARKER.search(line):
@@ -92,12 +91,10 @@ def kunit_segments(console):
         if name:
             lines.append(line)
         elif "dmabuf-rs guest:" in line:
-            in_boot = False
             if boot:
                 segments.insert(0, ("boot", boot))
                 boot = None
-        elif boot is not None and (in_boot or KTAP_START.search(line)):
-            in_boot = True
+        elif boot is not None and (boot or KTAP_START.search(line)):
             boot.append(line)
     if boot:
         # The job never started: KUnit at boot is all there is (and may have crashed).
