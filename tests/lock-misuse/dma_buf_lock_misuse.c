@@ -10,8 +10,10 @@
  * mapping count). Only for the Rust core: the C core deadlocks on several.
  *
  * dma_buf_driver_patterns: the misuses of in-tree drivers of Linux 7.2 that
- * the C core tolerates (a lockdep warning, then the call), and buggy
- * exporters' positive results, on both cores: the results must be the same.
+ * the C core tolerates (a lockdep warning, then the call), buggy exporters'
+ * positive results, and the attachment list that exporters walk under the
+ * lock staying still while they do, on both cores: the results must be the
+ * same.
  */
 
 #include <kunit/device.h>
@@ -305,7 +307,7 @@ static void misuse_locked_without_lock(struct kunit *test)
 
 struct holder {
 	struct dma_resv *resv;
-	struct completion locked, release;
+	struct completion locked, release, done;
 };
 
 static int hold_lock(void *data)
@@ -316,6 +318,8 @@ static int hold_lock(void *data)
 	complete(&h->locked);
 	wait_for_completion(&h->release);
 	dma_resv_unlock(h->resv);
+	/* The last use of @h: the task may be gone once the test has seen it. */
+	complete(&h->done);
 	return 0;
 }
 
@@ -335,6 +339,7 @@ static void misuse_locked_without_lock_contended(struct kunit *test)
 
 	init_completion(&h.locked);
 	init_completion(&h.release);
+	init_completion(&h.done);
 	task = kthread_run(hold_lock, &h, "dma-buf-misuse-holder");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 	wait_for_completion(&h.locked);
@@ -348,7 +353,7 @@ static void misuse_locked_without_lock_contended(struct kunit *test)
 	dma_buf_vunmap(ctx->buf, &map);
 	dma_buf_unpin(a);
 	complete(&h.release);
-	kthread_stop(task);
+	wait_for_completion(&h.done);
 
 	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
 	KUNIT_EXPECT_EQ(test, ctx->exp->map, 1);
@@ -693,12 +698,110 @@ static void pattern_exporter_positive_results(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
 }
 
+/* The attachments of @buf, counted as exporters walk them: under the lock. */
+static size_t walk_attachments(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *a;
+	size_t n = 0;
+
+	dma_resv_assert_held(buf->resv);
+	list_for_each_entry(a, &buf->attachments, node)
+		n++;
+	return n;
+}
+
+struct list_change {
+	struct misuse_ctx *ctx;
+	struct dma_buf_attachment *a;
+	struct completion done;
+};
+
+static int attach_in_thread(void *data)
+{
+	struct list_change *c = data;
+
+	c->a = dma_buf_dynamic_attach(c->ctx->buf, c->ctx->dev, &misuse_importer,
+				      c->ctx);
+	complete(&c->done);
+	return 0;
+}
+
+static int detach_in_thread(void *data)
+{
+	struct list_change *c = data;
+
+	dma_buf_detach(c->ctx->buf, c->a);
+	complete(&c->done);
+	return 0;
+}
+
+/*
+ * Runs @change in another task while this one holds the lock and walks the
+ * list: the list holds @before attachments until the lock is released (the
+ * change waits for it, given a second to happen if it does not), @after once
+ * the change is done.
+ */
+static void change_under_walker(struct kunit *test, struct list_change *c,
+				int (*change)(void *), size_t before, size_t after)
+{
+	struct dma_buf *buf = c->ctx->buf;
+	struct task_struct *task;
+
+	init_completion(&c->done);
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, walk_attachments(buf), before);
+	task = kthread_run(change, c, "dma-buf-list-change");
+	if (IS_ERR(task)) {
+		dma_resv_unlock(buf->resv);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
+		return;
+	}
+	KUNIT_EXPECT_EQ(test,
+			wait_for_completion_timeout(&c->done, msecs_to_jiffies(1000)),
+			0);
+	KUNIT_EXPECT_EQ(test, walk_attachments(buf), before);
+	dma_resv_unlock(buf->resv);
+	wait_for_completion(&c->done);
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, walk_attachments(buf), after);
+	dma_resv_unlock(buf->resv);
+}
+
+/*
+ * panfrost's and panthor's begin_cpu_access, xe's and amdgpu's pin walk
+ * dmabuf->attachments holding only the reservation lock: an attach joins the
+ * list under it, so it waits for a walker.
+ */
+static void pattern_attach_waits_for_list_walker(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct list_change c = { .ctx = ctx };
+
+	change_under_walker(test, &c, attach_in_thread, 0, 1);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c.a);
+	dma_buf_detach(ctx->buf, c.a);
+	expect_clean(test);
+}
+
+/* ... and a detach leaves the list under it. */
+static void pattern_detach_waits_for_list_walker(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct list_change c = { .ctx = ctx, .a = dyn_attach(test) };
+
+	change_under_walker(test, &c, detach_in_thread, 1, 0);
+	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
+	expect_clean(test);
+}
+
 static struct kunit_case pattern_cases[] = {
 	KUNIT_CASE(pattern_vmap_under_driver_lock),
 	KUNIT_CASE(pattern_map_unmap_without_lock),
 	KUNIT_CASE(pattern_exporter_vmaps_own_buffer),
 	KUNIT_CASE(pattern_unmap_on_unplug),
 	KUNIT_CASE(pattern_exporter_positive_results),
+	KUNIT_CASE(pattern_attach_waits_for_list_walker),
+	KUNIT_CASE(pattern_detach_waits_for_list_walker),
 	{}
 };
 
