@@ -3,12 +3,16 @@
 # boot.sh CORE JOB: boot the CORE kernel under QEMU (TCG) with the build root as a read-only
 # 9p root and out/ as a writable share, run harness/guest/JOB.sh there, and keep the serial
 # console in out/console-CORE-JOB.log.
+#
+# The kernel is the one `build.sh CORE` installed, or the copy in $KERNEL_DIR (bzImage,
+# kernel.release, mod/) with the test modules in $TESTMODS_DIR: mutation.sh boots a copy of
+# each mutated kernel while it builds the next.
 . "$(dirname "$0")/lib.sh"
 
 core=$1 job=$2
 check_core "$core"
 [ -x "$TOP/harness/guest/$job.sh" ] || die "no guest job '$job'"
-B=$(kbuild_dir "$core")
+B=${KERNEL_DIR:-$(kbuild_dir "$core")}
 kernel=$B/bzImage
 [ -f "$kernel" ] || die "no kernel at $kernel (run: make kernel CORE=$core)"
 release=$(cat "$B/kernel.release")
@@ -34,7 +38,7 @@ append="$kunit console=ttyS0 printk.devkmsg=on hung_task_timeout_secs=600 root=/
  init=$TOP/harness/guest/init
  DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
  DMABUF_RS_MODULES=$B/mod/lib/modules DMABUF_RS_KSELFTEST=$CACHE/build/kselftest
- DMABUF_RS_DEMO=$CACHE/build/demo DMABUF_RS_TESTMODS=$CACHE/build/modules
+ DMABUF_RS_DEMO=$CACHE/build/demo DMABUF_RS_TESTMODS=${TESTMODS_DIR:-$CACHE/build/modules}
  ${KERNEL_CMDLINE:-}"
 
 stage "boot ($core, $job): QEMU TCG, console: $console"

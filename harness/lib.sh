@@ -68,16 +68,17 @@ kbuild_tree() { echo "$CACHE/build/kbuild"; }
 kbuild_dir() { echo "$CACHE/build/$1"; }
 
 # source_id: what the results of a run are of: the checkout's commit, plus a hash of its
-# uncommitted changes if there are any. The mutations (tests/mutations/) are left out: they
-# change nothing that `make test` runs.
+# uncommitted changes if there are any. The mutations (tests/mutations/) and the scripts that
+# run and judge them are left out: they change nothing that `make test` runs.
 source_id() {
 	local head dirty
+	local -a not=(':!tests/mutations' ':!harness/mutation.sh' ':!harness/mutation_verdict.py')
 	head=$(git -C "$TOP" rev-parse --short=12 HEAD 2>/dev/null) || { echo unversioned; return; }
 	dirty=$(cd "$TOP" && {
-		git diff HEAD -- . ':!tests/mutations'
-		git ls-files --others --exclude-standard -z -- . ':!tests/mutations' | xargs -0r cat
+		git diff HEAD -- . "${not[@]}"
+		git ls-files --others --exclude-standard -z -- . "${not[@]}" | xargs -0r cat
 	} | sha256sum | cut -c1-12)
-	if [ -z "$(cd "$TOP" && git status --porcelain -- . ':!tests/mutations')" ]; then
+	if [ -z "$(cd "$TOP" && git status --porcelain -- . "${not[@]}")" ]; then
 		echo "$head"
 	else
 		echo "$head+$dirty"
