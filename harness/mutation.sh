@@ -57,8 +57,12 @@ build() {
 # C core's; the verdict in $OUT/mutation/NAME/verdict.txt and on fd 3, exit 0 when caught.
 judge() {
 	local name=$1 patch=$TOP/tests/mutations/$1.patch M=$OUT/mutation/$1
+	local booted=0
 	OUT=$M KERNEL_DIR=$K/$name/kernel TESTMODS_DIR=$K/$name/modules \
-		"$TOP/harness/boot.sh" rust test || return 1
+		"$TOP/harness/boot.sh" rust test || booted=1
+	# The copy has served its one boot.
+	rm -rf "${K:?}/$name"
+	[ "$booted" = 0 ] || return 1
 	in_root python3 "$TOP/harness/collect.py" --kunit "$KSRC/tools/testing/kunit/kunit.py" \
 		"$M" c rust >"$M/report.txt" 2>&1
 	in_root python3 "$TOP/harness/mutation_verdict.py" "$patch" "$M/results/summary.tsv" \
@@ -68,7 +72,6 @@ judge() {
 		stage "mutation $name: judged against the C core's results"
 		sed 's/^/    /' "$M/verdict.txt"
 	} | tee /dev/fd/3
-	rm -rf "${K:?}/$name"
 	return $rc
 }
 
