@@ -9,26 +9,26 @@
 //!
 //! | operation | lock | how the types enforce it |
 //! | --- | --- | --- |
-//! | [`Attachment::new`], [`Attachment::new_dynamic`], detach (drop) | must not hold | methods of an unlocked [`Attachment`]; [`Attachment::lock`] borrows it mutably |
+//! | [`Attachment::new`], [`Attachment::new_dynamic`] | must not hold | take `&Unlocked`, which every lock borrows mutably |
+//! | detach (drop of [`Attachment`]) | must not hold | [`Attachment::lock`] borrows the attachment; under a lock held through another handle the detach is deferred to a worker |
 //! | pin, unpin | must hold | methods of [`LockedAttachment`], only for dynamic importers |
 //! | map, unmap (drop of [`Mapping`]) | must hold | [`LockedAttachment::map`]; the [`Mapping`] borrows the locked attachment |
 //! | vmap, vunmap (drop of [`VMap`]) | must hold | [`LockedAttachment::vmap`] |
-//! | `*_unlocked` map and vmap | must not hold | [`Attachment::map_unlocked`], [`DmaBuf::vmap_unlocked`] |
-//! | begin/end CPU access | must not hold | [`DmaBuf::begin_cpu_access`], ended by [`CpuAccess`] |
-//! | mmap | must not hold | [`DmaBuf::mmap`]; exporters implement [`Exporter::mmap`], which receives no guard |
-//! | fd, fd_install, get, put | must not hold | [`DmaBuf::into_fd`], [`DmaBuf::install_fd`], [`DmaBuf::from_fd`], [`ARef`] drop |
+//! | `*_unlocked` map and vmap | must not hold | [`Attachment::map_unlocked`], [`DmaBuf::vmap_unlocked`] take `&Unlocked`; dropped under a later lock, they unmap under it |
+//! | begin/end CPU access | must not hold | [`DmaBuf::begin_cpu_access`] takes `&Unlocked`; [`CpuAccess`] keeps it borrowed until the access ends |
+//! | mmap | must not hold | [`DmaBuf::mmap`] takes `&Unlocked`; exporters implement [`Exporter::mmap`] |
+//! | fd, fd_install, get, put | must not hold (neither core locks there) | [`DmaBuf::into_fd`], [`DmaBuf::install_fd`], [`DmaBuf::from_fd`], [`ARef`] drop |
 //! | invalidate_mappings (exporter) | must hold | [`DmaBuf::invalidate_mappings`] takes the guard, checked to be this buffer's |
 //! | exporter pin/unpin/map/unmap/vmap/vunmap callbacks | held by the core | receive a `&ResvGuard` |
-//! | exporter attach/detach/CPU access callbacks, release | not held | receive no guard |
+//! | exporter attach/detach/CPU access/mmap callbacks | not held | receive `&mut Unlocked` |
 //!
-//! The locked types give no way back: [`LockedAttachment`] hands out neither its
-//! [`Attachment`] nor its [`DmaBuf`], and [`ResvGuard`] no [`Resv`]. The one gap the types leave
-//! is a second handle to the same buffer: an [`ARef<DmaBuf>`] cloned before
-//! [`Attachment::lock`], another attachment of the buffer, or [`ExportedAttachment::buffer`]
-//! in a locked exporter callback can still reach the unlocked operations. The C core then
-//! deadlocks in `dma_resv_lock()`; the Rust core completes the `_unlocked` operations and a
-//! detach under the lock already held and refuses a new attachment with `EDEADLK` (see
-//! Documentation/driver-api/dma-buf-rust.rst).
+//! [`Unlocked`] is the capability of a task that holds no reservation lock: every lock of a
+//! reservation object ([`Attachment::lock`], [`Resv::lock`], a reservation transaction) borrows
+//! it mutably while its guard lives, so no operation that must not run under a lock compiles
+//! then, through whichever handle of whichever buffer. What the types cannot see (a second
+//! capability, a leaked guard, a drop under the lock) is checked at run time for the buffer
+//! concerned, and by lockdep for others: see Documentation/driver-api/dma-buf-rust.rst, "What
+//! the types do not cover".
 //!
 //! Documentation/driver-api/dma-buf-rust.rst has the same table with the C names.
 //!
@@ -37,7 +37,7 @@
 use crate::{
     bindings,
     dma::DataDirection,
-    dma_resv::{Resv, ResvGuard},
+    dma_resv::{Resv, ResvGuard, Unlocked},
     error::{from_err_ptr, to_result},
     fs::file::FileDescriptorReservation,
     mm::virt::VmaNew,
@@ -56,8 +56,7 @@ mod vmap;
 mod tests;
 
 pub use attachment::{
-    Attachment, Dynamic, ForLock, Importer, Kind, LockedAttachment, Mapping, Static,
-    UnlockedMapping,
+    Attachment, Dynamic, Importer, Kind, LockedAttachment, Mapping, Static, UnlockedMapping,
 };
 pub use exporter::{export, ExportedAttachment, Exporter};
 pub use sg_table::SgTable;
@@ -210,9 +209,11 @@ impl DmaBuf {
     /// # Errors
     ///
     /// `EINVAL` if the exporter cannot map to userspace or the range does not fit in the
-    /// buffer, `EOVERFLOW` if `pgoff` plus the mapping's length overflows, or the exporter's
-    /// error.
-    pub fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
+    /// buffer, `EOVERFLOW` if `pgoff` plus the mapping's length overflows, `EDEADLK` if the
+    /// current task holds the buffer's reservation lock after all (see [`Unlocked`]), or the
+    /// exporter's error.
+    pub fn mmap(&self, vma: &VmaNew, pgoff: usize, _unlocked: &Unlocked) -> Result {
+        self.resv().refuse_if_held("dma_buf_mmap")?;
         // SAFETY: The buffer is exported and referenced (type invariant); `vma` is being set up,
         // so its file and page offset may be changed.
         to_result(unsafe { bindings::dma_buf_mmap(self.as_raw(), vma.as_ptr(), pgoff) })
@@ -220,13 +221,20 @@ impl DmaBuf {
 
     /// Prepares the buffer for access by the CPU in `dir` (`dma_buf_begin_cpu_access()`).
     ///
-    /// The access ends when the returned [`CpuAccess`] is dropped or ended.
+    /// The access ends when the returned [`CpuAccess`] is dropped or ended. It keeps
+    /// `unlocked` borrowed, so no reservation lock can be taken through this API until then.
     ///
     /// # Errors
     ///
     /// The exporter's error, for example `ERESTARTSYS` when waiting for the device was
-    /// interrupted.
-    pub fn begin_cpu_access(&self, dir: DataDirection) -> Result<CpuAccess<'_>> {
+    /// interrupted; `EDEADLK` if the current task holds the buffer's reservation lock after all
+    /// (see [`Unlocked`]).
+    pub fn begin_cpu_access<'a>(
+        &'a self,
+        dir: DataDirection,
+        _unlocked: &'a Unlocked,
+    ) -> Result<CpuAccess<'a>> {
+        self.resv().refuse_if_held("dma_buf_begin_cpu_access")?;
         // SAFETY: The buffer is exported and referenced (type invariant).
         to_result(unsafe { bindings::dma_buf_begin_cpu_access(self.as_raw(), dir.into()) })?;
         Ok(CpuAccess {

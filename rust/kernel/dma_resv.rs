@@ -10,6 +10,13 @@
 //! [`ResvGuard`] is the proof that the lock is held: functions that need the lock take a
 //! reference to it, and the fence list can only be changed through it.
 //!
+//! [`Unlocked`] is the opposite proof: that the current task holds no reservation lock. The
+//! operations that must not run under one (those that take the lock themselves, such as the
+//! `_unlocked` forms of dma-buf) take a shared borrow of it, and every lock of a reservation
+//! object borrows it mutably for as long as its guard lives. So while this code holds a
+//! reservation lock, no such operation compiles, whichever handle of whichever buffer it goes
+//! through.
+//!
 //! [`AcquireCtx::lock_all`]: crate::sync::ww_mutex::AcquireCtx::lock_all
 //!
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h)
@@ -19,7 +26,7 @@ use crate::{
     dma_fence::Fence,
     error::to_result,
     prelude::*,
-    sync::ww_mutex::{Class, Lockable},
+    sync::ww_mutex::{AcquireCtx, Acquiring, Class, Lockable, Locked, Reservation, Transaction},
     task::MAX_SCHEDULE_TIMEOUT,
     time::Jiffies,
     types::{NotThreadSafe, Opaque},
@@ -69,6 +76,69 @@ impl Usage {
     }
 }
 
+/// Proof that the current task holds no reservation lock, other than through the guards that
+/// borrow this capability.
+///
+/// The dma-buf locking convention forbids some operations while the caller holds a reservation
+/// lock, because they take one themselves (for example `dma_buf_map_attachment_unlocked()`,
+/// `dma_buf_begin_cpu_access()`, `dma_buf_attach()`). Those operations take `&Unlocked`, and
+/// every lock of a reservation object ([`Resv::lock`], [`Attachment::lock`],
+/// [`AcquireCtx::lock_all_resv`]) takes `&mut Unlocked` and returns a guard that keeps that
+/// borrow: while any guard lives, the borrow checker rejects every such operation, on this
+/// buffer or any other, through any handle. All reservation objects share one lock class, so
+/// lockdep applies the same rule.
+///
+/// A capability is made with [`Unlocked::new`] at a place that holds no reservation lock: an
+/// ioctl or file operation, a work item, a probe. It is not `Send`: it is a fact about the task
+/// that made it. Functions that only use unlocked operations take `&Unlocked`; functions that
+/// lock take `&mut Unlocked`; functions that run under a lock take the guard and no capability.
+///
+/// A task has one capability at a time, handed down from its entry point: a second one (made
+/// where a lock is held, or a second at the same entry point) defeats the check, and so does
+/// leaking a guard ([`core::mem::forget`]). The operations taking `&Unlocked` then check at run
+/// time that the current task does not hold their buffer's lock, warn and fail with `EDEADLK`
+/// instead of deadlocking; another buffer's lock only lockdep sees (see
+/// Documentation/driver-api/dma-buf-rust.rst, "What the types do not cover").
+///
+/// [`Attachment::lock`]: crate::dma_buf::Attachment::lock
+///
+/// # Examples
+///
+/// ```
+/// use kernel::dma_resv::{Resv, Unlocked};
+///
+/// let mut unlocked = Unlocked::new();
+/// let a = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+/// let b = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+/// {
+///     let _guard = a.lock(&mut unlocked);
+///     // Neither `unlocked` nor a second plain lock can be used here:
+///     // `b.lock(&mut unlocked)` does not compile while `_guard` lives.
+/// }
+/// let _guard = b.lock(&mut unlocked);
+/// # Ok::<(), Error>(())
+/// ```
+pub struct Unlocked {
+    _not_send: NotThreadSafe,
+}
+
+impl Unlocked {
+    /// Makes the capability, where the current task holds no reservation lock.
+    ///
+    /// Call it once at an entry point (an ioctl, a file operation, a work item, probe) and hand
+    /// it down; never in a function that receives a guard or in a callback called with a lock
+    /// held, and never a second one while the first is in use.
+    // No `Default`: making one is meant to be an explicit act at an entry point, not something
+    // a container of it does on its own.
+    #[allow(clippy::new_without_default)]
+    #[inline]
+    pub fn new() -> Self {
+        Self {
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
 /// A reservation object (`struct dma_resv`).
 ///
 /// A `Resv` is either owned by Rust ([`Resv::new`], finished on drop) or borrowed from C
@@ -83,10 +153,11 @@ impl Usage {
 /// ```
 /// use kernel::dma_resv::{Resv, Usage};
 ///
+/// let mut unlocked = kernel::dma_resv::Unlocked::new();
 /// let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
 /// assert!(!resv.is_locked());
 /// {
-///     let guard = resv.lock();
+///     let guard = resv.lock(&mut unlocked);
 ///     assert!(resv.is_locked());
 ///     assert_eq!(guard.fences(Usage::Bookkeep).count(), 0);
 /// }
@@ -134,7 +205,12 @@ impl Resv {
     }
 
     /// Locks the object without an acquire context, sleeping until it is available.
-    pub fn lock(&self) -> ResvGuard<'_> {
+    ///
+    /// The guard borrows `unlocked`: while it lives, no operation that must not run under a
+    /// reservation lock compiles. A task that already holds this lock (through a capability
+    /// made where it should not have been) deadlocks, which lockdep reports as recursive
+    /// locking; [`Resv::lock_interruptible`] fails instead.
+    pub fn lock<'a>(&'a self, _unlocked: &'a mut Unlocked) -> ResvGuard<'a> {
         // SAFETY: The object is initialised (type invariant). Without a context the call cannot
         // fail.
         unsafe { bindings::dma_resv_lock(self.as_raw(), core::ptr::null_mut()) };
@@ -146,8 +222,10 @@ impl Resv {
     ///
     /// # Errors
     ///
-    /// `EINTR` if a signal is pending while waiting.
-    pub fn lock_interruptible(&self) -> Result<ResvGuard<'_>> {
+    /// `EINTR` if a signal is pending while waiting; `EDEADLK`, with a warning, if the current
+    /// task already holds the lock.
+    pub fn lock_interruptible<'a>(&'a self, _unlocked: &'a mut Unlocked) -> Result<ResvGuard<'a>> {
+        self.refuse_if_held("dma_resv_lock_interruptible")?;
         // SAFETY: The object is initialised (type invariant).
         to_result(unsafe {
             bindings::dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
@@ -157,13 +235,48 @@ impl Resv {
     }
 
     /// Locks the object if it is free.
-    pub fn try_lock(&self) -> Option<ResvGuard<'_>> {
-        // SAFETY: The object is initialised (type invariant).
-        if !unsafe { bindings::dma_resv_trylock(self.as_raw()) } {
+    pub fn try_lock<'a>(&'a self, _unlocked: &'a mut Unlocked) -> Option<ResvGuard<'a>> {
+        if !self.try_lock_raw() {
             return None;
         }
         // SAFETY: The lock was just taken by the current task.
         Some(unsafe { self.assume_locked() })
+    }
+
+    fn try_lock_raw(&self) -> bool {
+        // SAFETY: The object is initialised (type invariant).
+        unsafe { bindings::dma_resv_trylock(self.as_raw()) }
+    }
+
+    /// Fails with `EDEADLK`, and warns, if the current task holds the lock: the run-time check
+    /// of operations that take `&Unlocked`, for the cases the capability cannot see (one made
+    /// under a lock, a leaked guard). The warning is a line, not a `WARN()`: the misuse is
+    /// refused before it does anything.
+    ///
+    /// `op` names the operation in the warning.
+    pub(crate) fn refuse_if_held(&self, op: &str) -> Result {
+        if self.held_by_current_checked() {
+            pr_warn!(
+                "dma_resv: {}() called with the buffer's reservation lock held by this task, \
+                 which the dma-buf locking convention forbids: refused with EDEADLK\n",
+                op
+            );
+            return Err(EDEADLK);
+        }
+        Ok(())
+    }
+
+    /// [`Resv::held_by_current`] where the owner can be read; `false` on PREEMPT_RT, where only
+    /// lockdep sees it.
+    pub(crate) fn held_by_current_checked(&self) -> bool {
+        #[cfg(not(CONFIG_PREEMPT_RT))]
+        {
+            self.held_by_current()
+        }
+        #[cfg(CONFIG_PREEMPT_RT)]
+        {
+            false
+        }
     }
 
     /// Runs `f` with a proof that the lock is held, for C callbacks called with it held.
@@ -189,6 +302,9 @@ impl Resv {
     ///
     /// Rust code proves that with a [`ResvGuard`]; this is for checking C callers at run time,
     /// with or without lockdep.
+    ///
+    /// Not inline: `mutex_get_owner()` is not exported to modules, and the generic code of this
+    /// crate that modules instantiate (the drops of attachments and unlocked mappings) calls it.
     #[cfg(not(CONFIG_PREEMPT_RT))]
     pub fn held_by_current(&self) -> bool {
         // SAFETY: The object is initialised (type invariant), so is the mutex under its
@@ -275,6 +391,8 @@ impl PinnedDrop for Resv {
 // `dma_resv_init()` with `reservation_ww_class`; `ResvGuard` unlocks it once on drop and is not
 // `Send`.
 unsafe impl Lockable for Resv {
+    type Kind = Reservation;
+
     type Guard<'a> = ResvGuard<'a>;
 
     fn as_raw(&self) -> *mut bindings::ww_mutex {
@@ -292,6 +410,42 @@ unsafe impl Lockable for Resv {
             resv: self,
             _not_send: NotThreadSafe,
         }
+    }
+}
+
+impl AcquireCtx<Acquiring> {
+    /// Takes the reservation locks that `f` asks for, backing off and retrying on contention,
+    /// as [`AcquireCtx::lock_all`] does for plain mutexes.
+    ///
+    /// The context must be of [`Class::reservation`]. The guards borrow `unlocked` for `'a`:
+    /// neither inside `f` nor while the returned [`Locked`] lives does an operation that must
+    /// not run under a reservation lock compile.
+    ///
+    /// # Errors
+    ///
+    /// As [`AcquireCtx::lock_all`]: any error of `f` other than a backoff, `EINTR`; `EINVAL` if
+    /// an object is not of the context's class.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{dma_resv::{Resv, Unlocked}, sync::ww_mutex::{AcquireCtx, Class}};
+    ///
+    /// let mut unlocked = Unlocked::new();
+    /// let a = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+    /// let b = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
+    /// let locked = AcquireCtx::new(Class::reservation())?
+    ///     .lock_all_resv(&mut unlocked, |tx| Ok((tx.lock(&*a)?, tx.lock(&*b)?)))?;
+    /// assert!(a.is_locked() && b.is_locked());
+    /// drop(locked);
+    /// assert!(!a.is_locked() && !b.is_locked());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn lock_all_resv<'a, R, F>(self, _unlocked: &'a mut Unlocked, f: F) -> Result<Locked<R>>
+    where
+        F: for<'tx> FnMut(&mut Transaction<'tx, 'a, Reservation>) -> Result<R>,
+    {
+        self.run(f)
     }
 }
 
@@ -328,6 +482,19 @@ impl<'a> ResvGuard<'a> {
     /// tests and for callbacks that want lockdep to check their caller.
     pub fn assert_held(&self) {
         self.resv.assert_held();
+    }
+
+    /// Locks `other` too if it is free, while this lock is held, as eviction does: a trylock
+    /// cannot deadlock, so it needs no acquire context.
+    ///
+    /// The new guard borrows this one, so this lock stays held until it is dropped. Returns
+    /// `None` if `other` is locked, by any task (this one included).
+    pub fn try_lock_nested<'g>(&'g mut self, other: &'g Resv) -> Option<ResvGuard<'g>> {
+        if !other.try_lock_raw() {
+            return None;
+        }
+        // SAFETY: The lock was just taken by the current task.
+        Some(unsafe { other.assume_locked() })
     }
 
     /// Makes room for `num_fences` more fences (`dma_resv_reserve_fences()`).

@@ -7,12 +7,14 @@
 
 use kernel::dma::DataDirection;
 use kernel::dma_buf::{Attachment, DmaBuf};
+use kernel::dma_resv::Unlocked;
 use kernel::faux;
 
 fn check() -> Result {
+    let mut unlocked = Unlocked::new();
     let dev = faux::Registration::new(c"cf", None)?;
-    let mut attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
-    let locked = attach.lock();
+    let attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref(), &unlocked)?;
+    let locked = attach.lock(&mut unlocked);
     let _mapping = locked.attachment().map_unlocked(DataDirection::ToDevice)?; // ~ERROR
     drop(locked);
     Ok(())

@@ -7,11 +7,13 @@
 
 use kernel::dma::DataDirection;
 use kernel::dma_buf::{Attachment, DmaBuf};
+use kernel::dma_resv::Unlocked;
 use kernel::faux;
 
 fn check() -> Result {
+    let mut unlocked = Unlocked::new();
     let dev = faux::Registration::new(c"cf", None)?;
-    let attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
+    let attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref(), &unlocked)?;
     let _mapping = attach.map(DataDirection::ToDevice)?; // ~ERROR
     Ok(())
 }

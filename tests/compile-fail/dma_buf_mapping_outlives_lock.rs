@@ -6,14 +6,16 @@
 
 use kernel::dma::DataDirection;
 use kernel::dma_buf::{Attachment, DmaBuf};
+use kernel::dma_resv::Unlocked;
 use kernel::faux;
 
 fn check() -> Result {
+    let mut unlocked = Unlocked::new();
     let dev = faux::Registration::new(c"cf", None)?;
-    let mut attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref())?;
+    let attach = Attachment::new(DmaBuf::from_fd(0)?, dev.as_ref(), &unlocked)?;
     let mapping;
     {
-        let locked = attach.lock();
+        let locked = attach.lock(&mut unlocked);
         mapping = locked.map(DataDirection::ToDevice)?; // ~ERROR
     }
     drop(mapping);

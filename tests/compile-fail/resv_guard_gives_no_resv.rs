@@ -4,11 +4,12 @@
 // A reservation guard does not give its object out: through it, `lock` would be reachable while
 // the lock is held, a deadlock.
 
-use kernel::dma_resv::Resv;
+use kernel::dma_resv::{Resv, Unlocked};
 
 fn check() -> Result {
+    let mut unlocked = Unlocked::new();
     let resv = KBox::pin_init(Resv::new(), GFP_KERNEL)?;
-    let guard = resv.lock();
+    let guard = resv.lock(&mut unlocked);
     let _again = guard.resv().lock(); // ~ERROR
     drop(guard);
     Ok(())

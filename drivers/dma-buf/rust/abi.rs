@@ -16,7 +16,7 @@ use crate::{
 use kernel::{
     bindings,
     dma_buf::DmaBuf,
-    dma_resv::ResvGuard,
+    dma_resv::{ResvGuard, Unlocked},
     ffi::{c_int, c_ulong, c_void},
     mm::virt::VmaNew,
     prelude::*,
@@ -317,7 +317,7 @@ pub unsafe extern "C" fn dma_buf_pin(attach: *mut bindings::dma_buf_attachment) 
     match unsafe { ENTRY.attachment(attach) } {
         Ok(attachment) => ret_to_int(
             ENTRY
-                .locked(attachment.buffer().resv())
+                .locked(attachment.buffer().resv(), &mut Unlocked::new())
                 .run(|held| attach::pin(&attachment, held)),
         ),
         Err(e) => e.to_errno(),
@@ -335,7 +335,7 @@ pub unsafe extern "C" fn dma_buf_unpin(attach: *mut bindings::dma_buf_attachment
     // SAFETY: C callers pass a live attachment.
     if let Ok(attachment) = unsafe { ENTRY.attachment(attach) } {
         ENTRY
-            .locked(attachment.buffer().resv())
+            .locked(attachment.buffer().resv(), &mut Unlocked::new())
             .run(|held| attach::unpin(&attachment, held));
     }
 }
@@ -356,7 +356,7 @@ pub unsafe extern "C" fn dma_buf_map_attachment(
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
         ENTRY
-            .locked(attachment.buffer().resv())
+            .locked(attachment.buffer().resv(), &mut Unlocked::new())
             .run(|held| map::map(&attachment, direction, held))
     })())
 }
@@ -400,10 +400,12 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment(
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
         let table = ENTRY.valid(sg_table)?;
-        ENTRY.locked(attachment.buffer().resv()).run(|held| {
-            // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
-            unsafe { map::unmap(&attachment, table, direction, held) }
-        });
+        ENTRY
+            .locked(attachment.buffer().resv(), &mut Unlocked::new())
+            .run(|held| {
+                // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
+                unsafe { map::unmap(&attachment, table, direction, held) }
+            });
         Ok(())
     })();
 }
@@ -458,7 +460,7 @@ pub unsafe extern "C" fn dma_buf_invalidate_mappings(dmabuf: *mut bindings::dma_
     // SAFETY: C callers pass a referenced buffer.
     if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
         ENTRY
-            .locked(buf.resv())
+            .locked(buf.resv(), &mut Unlocked::new())
             .run(|held| attach::invalidate_mappings(buf, held));
     }
 }
@@ -600,7 +602,9 @@ unsafe fn vmap_entry(
     let mapped = if unlocked {
         entry.lock_for(buf.resv(), |held| vmap::vmap(buf, held))
     } else {
-        entry.locked(buf.resv()).run(|held| vmap::vmap(buf, held))
+        entry
+            .locked(buf.resv(), &mut Unlocked::new())
+            .run(|held| vmap::vmap(buf, held))
     };
     match mapped {
         Ok(mapped) => {
@@ -666,7 +670,7 @@ unsafe fn vunmap_entry(
         let done = if unlocked {
             entry.lock_for(buf.resv(), vunmap)
         } else {
-            entry.locked(buf.resv()).run(vunmap)
+            entry.locked(buf.resv(), &mut Unlocked::new()).run(vunmap)
         };
         done.map_err(|_| entry.bad_arg(c"with a map that is not the buffer's"))
     })();

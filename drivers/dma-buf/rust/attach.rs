@@ -13,7 +13,7 @@ use kernel::{
     bindings,
     device::Device,
     dma_buf::{DmaBuf, ExportedAttachment},
-    dma_resv::ResvGuard,
+    dma_resv::{ResvGuard, Unlocked},
     ffi::c_void,
     prelude::*,
     sync::aref::ARef,
@@ -55,7 +55,9 @@ pub(crate) unsafe fn attach(
         drop(unsafe { KBox::from_raw(raw.as_ptr()) });
         return Err(e);
     }
-    let held = buf.resv().lock();
+    // The caller does not hold the lock (the entry point refused it otherwise).
+    let mut unlocked = Unlocked::new();
+    let held = buf.resv().lock(&mut unlocked);
     // SAFETY: The list is the buffer's, protected by its lock (`held`); the node is unlinked.
     unsafe { bindings::list_add(&raw mut (*raw.as_ptr()).node, attachments(buf)) };
     drop(held);
@@ -85,7 +87,7 @@ pub(crate) unsafe fn attach(
 pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>, lock_held: bool) {
     let buf = attach.buffer();
     if !lock_held {
-        unlink(&attach, &buf.resv().lock());
+        unlink(&attach, &buf.resv().lock(&mut Unlocked::new()));
         // SAFETY: Off the list; the caller gives the attachment up.
         unsafe { finish_detach(attach) };
         return;

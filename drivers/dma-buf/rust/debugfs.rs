@@ -6,7 +6,7 @@
 use crate::{file::FileOperations, list, name};
 use kernel::{
     bindings,
-    dma_resv::Resv,
+    dma_resv::{Resv, Unlocked},
     error::from_err_ptr,
     ffi::{c_int, c_void},
     prelude::*,
@@ -90,7 +90,9 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
         // the reservation object is initialised
         // and outlives the buffer.
         let (size, resv) = unsafe { ((*raw).size, Resv::from_raw((*raw).resv)) };
-        let held = resv.lock_interruptible()?;
+        // bufinfo is a file operation: its task holds no reservation lock.
+        let mut unlocked = Unlocked::new();
+        let held = resv.lock_interruptible(&mut unlocked)?;
         // SAFETY: The buffer's file stays while it is on the list.
         let (file, flags, mode, ino) = unsafe {
             let file = (*raw).file;

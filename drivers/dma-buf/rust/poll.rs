@@ -16,7 +16,7 @@ use kernel::{
     bindings,
     dma_buf::DmaBuf,
     dma_fence::Fence,
-    dma_resv::{ResvGuard, Usage},
+    dma_resv::{ResvGuard, Unlocked, Usage},
     ffi::c_void,
     sync::aref::ARef,
     task::TASK_NORMAL,
@@ -58,7 +58,9 @@ pub(crate) unsafe fn poll(
         return 0;
     }
 
-    let held = buf.resv().lock();
+    // poll is a file operation: its task holds no reservation lock.
+    let mut unlocked = Unlocked::new();
+    let held = buf.resv().lock(&mut unlocked);
     if events & EPOLLOUT != 0 && !arm(buf, &held, true) {
         events &= !EPOLLOUT;
     }

@@ -32,7 +32,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 use kernel::{
     bindings,
     dma_buf::{DmaBuf, ExportedAttachment},
-    dma_resv::{Resv, ResvGuard},
+    dma_resv::{Resv, ResvGuard, Unlocked},
     ffi::c_void,
     prelude::*,
 };
@@ -218,18 +218,21 @@ impl Entry {
     /// Returns how a function that needs `resv` held runs: under the caller's lock as the
     /// convention requires, or else (with a warning) under the lock the core takes with a
     /// trylock, or without it if another task holds it, as the C core runs it.
-    pub(crate) fn locked<'a>(&self, resv: &'a Resv) -> Locked<'a> {
+    ///
+    /// `unlocked` is the capability for a lock the core takes itself: the entry point makes it,
+    /// since its caller holds no lock of this buffer if it does not hold `resv`.
+    pub(crate) fn locked<'a>(&self, resv: &'a Resv, unlocked: &'a mut Unlocked) -> Locked<'a> {
         if resv.held_by_current() {
             return Locked::ByCaller(resv);
         }
-        self.broke_locked(resv)
+        self.broke_locked(resv, unlocked)
     }
 
     #[cold]
-    fn broke_locked<'a>(&self, resv: &'a Resv) -> Locked<'a> {
+    fn broke_locked<'a>(&self, resv: &'a Resv, unlocked: &'a mut Unlocked) -> Locked<'a> {
         const RULE: &CStr = c"without the buffer's reservation lock, which the dma-buf locking \
                               convention requires";
-        match resv.try_lock() {
+        match resv.try_lock(unlocked) {
             Some(guard) => {
                 self.warn(Kind::Lock, RULE, c"taken for the call");
                 Locked::ByCore(guard)
@@ -273,7 +276,8 @@ impl Entry {
             // SAFETY: The current task holds the lock (checked above) for the call.
             unsafe { resv.with_held(f) }
         } else {
-            f(&resv.lock())
+            // The caller does not hold this lock (checked above): the core takes it.
+            f(&resv.lock(&mut Unlocked::new()))
         }
     }
 }

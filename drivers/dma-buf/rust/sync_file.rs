@@ -7,7 +7,7 @@ use kernel::{
     bindings,
     dma_buf::DmaBuf,
     dma_fence::Fence,
-    dma_resv::Usage,
+    dma_resv::{Unlocked, Usage},
     error::to_result,
     fs::{file::FileDescriptorReservation, File},
     prelude::*,
@@ -117,7 +117,9 @@ pub(crate) fn import(buf: &DmaBuf, user: UserPtr) -> Result {
     if count == 0 {
         return Ok(());
     }
-    let mut held = buf.resv().lock();
+    // An ioctl: its task holds no reservation lock.
+    let mut unlocked = Unlocked::new();
+    let mut held = buf.resv().lock(&mut unlocked);
     held.reserve_fences(u32::try_from(count).map_err(|_| ENOMEM)?)?;
     for f in fence.unwrapped() {
         // Room was made for all of them above.

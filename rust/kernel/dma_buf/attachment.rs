@@ -9,17 +9,19 @@ use crate::{
     bindings,
     device::Device,
     dma::DataDirection,
-    dma_resv::{Resv, ResvGuard},
+    dma_fence::Fence,
+    dma_resv::{ResvGuard, Unlocked, Usage},
     error::{from_err_ptr, to_result},
     prelude::*,
     scatterlist::SGTable,
     sync::{
         aref::ARef,
         atomic::{ordering::Relaxed, Atomic},
-        ww_mutex::{Class, Lockable},
+        ww_mutex::{Class, Lockable, Reservation},
     },
+    workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 
 /// A dynamic importer: it can be told to drop its mappings while they are in use.
 ///
@@ -92,15 +94,17 @@ impl<T: Importer> ImporterOps<T> {
 ///
 /// It keeps a reference to the buffer and detaches when dropped (`dma_buf_detach()`). The
 /// operations that need the reservation lock are on [`LockedAttachment`], obtained with
-/// [`Attachment::lock`] (or in a ww_mutex transaction through [`Attachment::for_lock`]), which
-/// borrows the attachment mutably: while it is locked, none of the unlocked operations here
-/// can be called on it.
+/// [`Attachment::lock`] (or in a transaction, [`AcquireCtx::lock_all_resv`]), which borrows the
+/// task's [`Unlocked`] capability mutably: while it is locked, none of the unlocked operations
+/// can be called, on it or on any other handle.
+///
+/// [`AcquireCtx::lock_all_resv`]: crate::sync::ww_mutex::AcquireCtx::lock_all_resv
 ///
 /// # Invariants
 ///
 /// `raw` is an attachment of `buf`, made by `dma_buf_attach()` or `dma_buf_dynamic_attach()`
 /// (with `data` as its importer) and not yet detached. `pins` counts the pins taken through
-/// this attachment and not yet released.
+/// this attachment and not yet released. `data` is dropped only in `drop`, after the detach.
 pub struct Attachment<K: Kind = Static> {
     raw: NonNull<bindings::dma_buf_attachment>,
     buf: ARef<DmaBuf>,
@@ -108,7 +112,7 @@ pub struct Attachment<K: Kind = Static> {
     /// use `attach->dev` until detach).
     _dev: ARef<Device>,
     pins: Atomic<u32>,
-    _data: K::Data,
+    data: ManuallyDrop<K::Data>,
 }
 
 // SAFETY: An attachment may be used and dropped from any thread: the C functions it calls take
@@ -123,11 +127,12 @@ impl Attachment<Static> {
     ///
     /// # Errors
     ///
-    /// The exporter's error, such as `EBUSY` or `ENOMEM`.
-    pub fn new(buf: ARef<DmaBuf>, dev: &Device) -> Result<Self> {
-        // SAFETY: `buf` is referenced and `dev` is a valid device. (The call takes the
-        // reservation lock: a caller holding it through another handle would deadlock, which
-        // lockdep reports, but nothing is corrupted.)
+    /// The exporter's error, such as `EBUSY` or `ENOMEM`; `EDEADLK` if the current task holds
+    /// the buffer's reservation lock after all (see [`Unlocked`]).
+    pub fn new(buf: ARef<DmaBuf>, dev: &Device, _unlocked: &Unlocked) -> Result<Self> {
+        buf.resv().refuse_if_held("dma_buf_attach")?;
+        // SAFETY: `buf` is referenced and `dev` is a valid device; the current task does not
+        // hold the reservation lock, which the call takes (checked above).
         let raw = from_err_ptr(unsafe { bindings::dma_buf_attach(buf.as_raw(), dev.as_raw()) })?;
         Self::from_parts(raw, buf, dev, ())
     }
@@ -138,12 +143,20 @@ impl<T: Importer> Attachment<Dynamic<T>> {
     ///
     /// # Errors
     ///
-    /// `ENOMEM`, or the exporter's error.
-    pub fn new_dynamic(buf: ARef<DmaBuf>, dev: &Device, importer: T) -> Result<Self> {
+    /// `ENOMEM`, or the exporter's error; `EDEADLK` if the current task holds the buffer's
+    /// reservation lock after all (see [`Unlocked`]).
+    pub fn new_dynamic(
+        buf: ARef<DmaBuf>,
+        dev: &Device,
+        importer: T,
+        _unlocked: &Unlocked,
+    ) -> Result<Self> {
+        buf.resv().refuse_if_held("dma_buf_dynamic_attach")?;
         let data = KBox::pin(importer, GFP_KERNEL)?;
         let priv_ptr: *const T = &*data;
         // SAFETY: `buf` is referenced, `dev` is valid, the operations table is static, and the
-        // importer data stays pinned until the attachment is detached (it is kept in `_data`).
+        // importer data stays pinned until the attachment is detached (it is kept in `data`);
+        // the current task does not hold the reservation lock (checked above).
         let raw = from_err_ptr(unsafe {
             bindings::dma_buf_dynamic_attach(
                 buf.as_raw(),
@@ -157,7 +170,7 @@ impl<T: Importer> Attachment<Dynamic<T>> {
 
     /// Returns the importer.
     pub fn importer(&self) -> &T {
-        &self._data
+        &self.data
     }
 }
 
@@ -175,7 +188,7 @@ impl<K: Kind> Attachment<K> {
             buf,
             _dev: dev.into(),
             pins: Atomic::new(0),
-            _data: data,
+            data: ManuallyDrop::new(data),
         })
     }
 
@@ -185,9 +198,6 @@ impl<K: Kind> Attachment<K> {
     }
 
     /// Returns the attached buffer.
-    ///
-    /// It borrows the attachment, so the buffer's unlocked operations cannot be reached
-    /// through it while the attachment is locked.
     pub fn buffer(&self) -> &DmaBuf {
         &self.buf
     }
@@ -199,11 +209,13 @@ impl<K: Kind> Attachment<K> {
     }
 
     /// Locks the buffer's reservation object for the operations that need it.
-    pub fn lock(&mut self) -> LockedAttachment<'_, K> {
-        let guard = self.buf.resv().lock();
+    ///
+    /// The locked attachment borrows `unlocked` (see [`Unlocked`]) and this attachment, which
+    /// therefore cannot be dropped (detached) while it is locked.
+    pub fn lock<'a>(&'a self, unlocked: &'a mut Unlocked) -> LockedAttachment<'a, K> {
         LockedAttachment {
             attach: self,
-            guard,
+            guard: self.buf.resv().lock(unlocked),
         }
     }
 
@@ -211,32 +223,38 @@ impl<K: Kind> Attachment<K> {
     ///
     /// # Errors
     ///
-    /// `EINTR` if a signal is pending while waiting.
-    pub fn lock_interruptible(&mut self) -> Result<LockedAttachment<'_, K>> {
-        let guard = self.buf.resv().lock_interruptible()?;
+    /// `EINTR` if a signal is pending while waiting; `EDEADLK` if the current task holds the
+    /// lock after all (see [`Unlocked`]).
+    pub fn lock_interruptible<'a>(
+        &'a self,
+        unlocked: &'a mut Unlocked,
+    ) -> Result<LockedAttachment<'a, K>> {
         Ok(LockedAttachment {
             attach: self,
-            guard,
+            guard: self.buf.resv().lock_interruptible(unlocked)?,
         })
-    }
-
-    /// Returns a handle to lock this attachment in a ww_mutex transaction, together with other
-    /// buffers (see [`AcquireCtx::lock_all`]).
-    ///
-    /// [`AcquireCtx::lock_all`]: crate::sync::ww_mutex::AcquireCtx::lock_all
-    pub fn for_lock(&mut self) -> ForLock<'_, K> {
-        ForLock(self)
     }
 
     /// Maps the buffer for the device, taking the reservation lock for the call
     /// (`dma_buf_map_attachment_unlocked()`).
     ///
+    /// The mapping may be kept while the buffer is locked later: if it is dropped under the
+    /// lock, it is unmapped under it (`dma_buf_unmap_attachment()`).
+    ///
     /// # Errors
     ///
-    /// The exporter's error, such as `ENOMEM`.
-    pub fn map_unlocked(&self, dir: DataDirection) -> Result<UnlockedMapping<'_, K>> {
-        // SAFETY: The attachment is valid (type invariant) and this task does not hold the
-        // lock through it (locking borrows the attachment mutably).
+    /// The exporter's error, such as `ENOMEM`; `EDEADLK` if the current task holds the buffer's
+    /// reservation lock after all (see [`Unlocked`]).
+    pub fn map_unlocked(
+        &self,
+        dir: DataDirection,
+        _unlocked: &Unlocked,
+    ) -> Result<UnlockedMapping<'_, K>> {
+        self.buf
+            .resv()
+            .refuse_if_held("dma_buf_map_attachment_unlocked")?;
+        // SAFETY: The attachment is valid (type invariant) and the current task does not hold
+        // the reservation lock, which the call takes (checked above).
         let table = from_err_ptr(unsafe {
             bindings::dma_buf_map_attachment_unlocked(self.as_raw(), dir.into())
         })?;
@@ -251,19 +269,122 @@ impl<K: Kind> Attachment<K> {
 
 impl<K: Kind> Drop for Attachment<K> {
     fn drop(&mut self) {
+        let resv = self.buf.resv();
+        // The lock is held here only through another handle (this attachment's own lock borrows
+        // it): through a second attachment or the buffer's reservation object. Pins are then
+        // released under that lock, and the detach, which takes the lock, runs from a worker.
+        let held = resv.held_by_current_checked();
         let pins = self.pins.load(Relaxed);
         if pins != 0 {
+            let mut unlocked = Unlocked::new();
             // Pins left behind would keep the buffer pinned forever: release them.
-            let guard = self.buf.resv().lock();
-            for _ in 0..pins {
-                // SAFETY: The attachment is valid and pinned, and the lock is held.
-                unsafe { bindings::dma_buf_unpin(self.as_raw()) };
+            let unpin_all = |_held: &ResvGuard<'_>| {
+                for _ in 0..pins {
+                    // SAFETY: The attachment is valid and pinned, and the lock is held.
+                    unsafe { bindings::dma_buf_unpin(self.as_raw()) };
+                }
+            };
+            if held {
+                // SAFETY: The current task holds the lock (just checked) for the call.
+                unsafe { resv.with_held(unpin_all) };
+            } else {
+                // This is a place where the task holds no reservation lock (just checked).
+                unpin_all(&resv.lock(&mut unlocked));
             }
-            drop(guard);
         }
-        // SAFETY: The attachment was made for `buf` and is detached only here, after its pins
-        // and mappings (which borrow it) are gone.
-        unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.as_raw()) };
+        if held {
+            self.detach_later();
+        } else {
+            // SAFETY: The attachment was made for `buf` and is detached only here, after its
+            // pins and mappings (which borrow it) are gone; the current task does not hold the
+            // lock.
+            unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.as_raw()) };
+        }
+        // SAFETY: `data` is not used again: only `drop` takes it, once. The importer hears
+        // nothing more from this attachment: it is detached, or `detach_later` cut it off.
+        drop(unsafe { ManuallyDrop::take(&mut self.data) });
+    }
+}
+
+impl<K: Kind> Attachment<K> {
+    /// The detach of an attachment dropped while the current task holds its buffer's lock
+    /// (through another handle): `dma_buf_detach()` would take the lock again, so a worker
+    /// calls it once the lock is free.
+    ///
+    /// Until then the attachment stays on the buffer's list, so an invalidation may still reach
+    /// it. Its importer's callback is replaced, under the held lock under which invalidations
+    /// run, by one that does nothing: the importer data can then go at once, and the worker
+    /// runs no code of the importer's module, which may be gone by then.
+    fn detach_later(&self) {
+        let raw = self.as_raw();
+        // SAFETY: The attachment is valid (type invariant). Its `importer_ops` is read under the
+        // buffer's reservation lock, which the current task holds (the caller's check), or by
+        // the attachment's owner, which is this function.
+        unsafe {
+            if !(*raw).importer_ops.is_null() {
+                (*raw).importer_ops = &DETACHED_OPS;
+            }
+        }
+        let deferred = KBox::pin_init(
+            pin_init!(DeferredDetach {
+                work <- new_work!("dma_buf::Attachment::detach_later"),
+                raw: self.raw,
+                buf: self.buf.clone(),
+                _dev: self._dev.clone(),
+            }),
+            GFP_KERNEL,
+        );
+        match deferred {
+            // A work item in a `KBox` is queued once: nothing to report.
+            Ok(deferred) => workqueue::system().enqueue(deferred),
+            // Detaching here would deadlock: leave the attachment attached for good, with the
+            // references to the buffer and the device its pointers need.
+            Err(_) => {
+                pr_warn!("dma-buf: no memory to detach an attachment dropped under its lock\n");
+                core::mem::forget(self.buf.clone());
+                core::mem::forget(self._dev.clone());
+            }
+        }
+    }
+}
+
+/// The importer operations of an attachment whose importer is gone, until it is detached.
+static DETACHED_OPS: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
+    allow_peer2peer: false,
+    invalidate_mappings: Some(detached_invalidate_mappings),
+};
+
+/// An importer that is gone has no mappings to give up.
+extern "C" fn detached_invalidate_mappings(_attach: *mut bindings::dma_buf_attachment) {}
+
+/// The detach of an [`Attachment`] dropped while its buffer's reservation lock was held: a
+/// worker detaches it without the lock, holding the buffer and the device until then.
+#[pin_data]
+struct DeferredDetach {
+    #[pin]
+    work: Work<DeferredDetach>,
+    raw: NonNull<bindings::dma_buf_attachment>,
+    buf: ARef<DmaBuf>,
+    _dev: ARef<Device>,
+}
+
+// SAFETY: The attachment belongs to this work item alone (its `Attachment` is gone), and the
+// C function it calls may run on any task; the buffer and the device are `Send`.
+unsafe impl Send for DeferredDetach {}
+
+impl_has_work! {
+    impl HasWork<Self> for DeferredDetach { self.work }
+}
+
+impl WorkItem for DeferredDetach {
+    type Pointer = Pin<KBox<Self>>;
+
+    fn run(this: Pin<KBox<Self>>) {
+        // SAFETY: The attachment was made for `buf` and not detached; no one else uses it, and a
+        // worker holds no reservation lock.
+        unsafe { bindings::dma_buf_detach(this.buf.as_raw(), this.raw.as_ptr()) };
+        // The device and the buffer go only now, after the detach.
+        drop(this);
     }
 }
 
@@ -278,10 +399,6 @@ pub struct LockedAttachment<'a, K: Kind = Static> {
 }
 
 impl<'a, K: Kind> LockedAttachment<'a, K> {
-    // No accessor gives the `Attachment` or its `DmaBuf` out: their operations that take the
-    // lock themselves (`map_unlocked`, `vmap_unlocked`, `begin_cpu_access`, `mmap`, ...) would
-    // then be reachable while it is held.
-
     /// Returns the raw attachment.
     pub fn as_raw(&self) -> *mut bindings::dma_buf_attachment {
         self.attach.as_raw()
@@ -302,9 +419,27 @@ impl<'a, K: Kind> LockedAttachment<'a, K> {
         &self.guard
     }
 
-    /// Returns the proof that the lock is held, to change the buffer's fences.
-    pub fn guard_mut(&mut self) -> &mut ResvGuard<'a> {
-        &mut self.guard
+    /// Makes room for `num_fences` more fences in the buffer's reservation object
+    /// ([`ResvGuard::reserve_fences`]).
+    ///
+    /// (The guard is not lent mutably: swapped with the guard of another buffer locked in the
+    /// same transaction, it would leave this attachment's buffer unlocked.)
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the fence list cannot grow.
+    pub fn reserve_fences(&mut self, num_fences: u32) -> Result {
+        self.guard.reserve_fences(num_fences)
+    }
+
+    /// Adds `fence` with `usage` to the buffer's reservation object
+    /// ([`ResvGuard::add_fence`]).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the fence list cannot grow; the object is then unchanged.
+    pub fn add_fence(&mut self, fence: &Fence, usage: Usage) -> Result {
+        self.guard.add_fence(fence, usage)
     }
 
     /// Maps the buffer for the device (`dma_buf_map_attachment()`).
@@ -382,22 +517,19 @@ impl<'a, T: Importer> LockedAttachment<'a, Dynamic<T>> {
     }
 }
 
-/// A handle that locks an [`Attachment`] in a ww_mutex transaction.
-///
-/// It borrows the attachment mutably, like [`Attachment::lock`].
-pub struct ForLock<'a, K: Kind>(&'a mut Attachment<K>);
-
 // SAFETY: The mutex is the `struct ww_mutex` of the buffer's reservation object, which lives
 // as long as the attachment's reference to the buffer; the guard unlocks it once on drop (through
 // its `ResvGuard`) and is not `Send`.
-unsafe impl<K: Kind> Lockable for ForLock<'_, K> {
+unsafe impl<K: Kind> Lockable for Attachment<K> {
+    type Kind = Reservation;
+
     type Guard<'g>
         = LockedAttachment<'g, K>
     where
         Self: 'g;
 
     fn as_raw(&self) -> *mut bindings::ww_mutex {
-        Lockable::as_raw(self.0.buf.resv())
+        Lockable::as_raw(self.buf.resv())
     }
 
     fn class(&self) -> &'static Class {
@@ -405,11 +537,10 @@ unsafe impl<K: Kind> Lockable for ForLock<'_, K> {
     }
 
     unsafe fn assume_locked(&self) -> LockedAttachment<'_, K> {
-        let resv: &Resv = self.0.buf.resv();
         LockedAttachment {
-            attach: self.0,
+            attach: self,
             // SAFETY: The caller holds the lock and hands its release to this guard.
-            guard: unsafe { resv.assume_locked() },
+            guard: unsafe { self.buf.resv().assume_locked() },
         }
     }
 }
@@ -468,14 +599,17 @@ impl<K: Kind> UnlockedMapping<'_, K> {
 
 impl<K: Kind> Drop for UnlockedMapping<'_, K> {
     fn drop(&mut self) {
-        // SAFETY: The table was mapped for this attachment in `dir`; the lock is not held, since
-        // this mapping borrows the attachment shared, which rules out `Attachment::lock`.
-        unsafe {
-            bindings::dma_buf_unmap_attachment_unlocked(
-                self.attach.as_raw(),
-                self.table.as_ptr(),
-                self.dir.into(),
-            )
-        };
+        let (attach, table, dir) = (self.attach.as_raw(), self.table.as_ptr(), self.dir.into());
+        if self.attach.buf.resv().held_by_current_checked() {
+            // The mapping is dropped under the lock, taken after it was made: unmap under it
+            // rather than deadlock.
+            // SAFETY: The table was mapped for this attachment in `dir`, and the current task
+            // holds the lock.
+            unsafe { bindings::dma_buf_unmap_attachment(attach, table, dir) };
+        } else {
+            // SAFETY: The table was mapped for this attachment in `dir`; the current task does
+            // not hold the lock, which the call takes.
+            unsafe { bindings::dma_buf_unmap_attachment_unlocked(attach, table, dir) };
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::{
     bindings,
     device::Device,
     dma::DataDirection,
-    dma_resv::{Resv, ResvGuard},
+    dma_resv::{Resv, ResvGuard, Unlocked},
     error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR},
     mm::virt::VmaNew,
     prelude::*,
@@ -96,7 +96,9 @@ impl ExportedAttachment<'_> {
 ///
 /// The value implementing this trait is the buffer's private data: [`export`] moves it into
 /// the buffer, and it is dropped when the buffer is released. The callbacks that the core calls
-/// with the reservation lock held receive a `&ResvGuard` proving it; the others run unlocked.
+/// with the reservation lock held receive a `&ResvGuard` proving it; the others run unlocked and
+/// receive the [`Unlocked`] capability, to lock the reservation object if they need to (as
+/// DRM's detach does to unpin).
 /// `map_dma_buf` and `unmap_dma_buf` are required; `pin` and `unpin` go together, and make the
 /// exporter dynamic (it then serves dynamic importers without pinning on map).
 #[vtable]
@@ -110,12 +112,12 @@ pub trait Exporter: Send + Sync + Sized {
     }
 
     /// A device attaches (unlocked).
-    fn attach(&self, _attach: &ExportedAttachment<'_>) -> Result {
+    fn attach(&self, _attach: &ExportedAttachment<'_>, _unlocked: &mut Unlocked) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// A device detaches (unlocked).
-    fn detach(&self, _attach: &ExportedAttachment<'_>) {
+    fn detach(&self, _attach: &ExportedAttachment<'_>, _unlocked: &mut Unlocked) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -150,12 +152,12 @@ pub trait Exporter: Send + Sync + Sized {
     }
 
     /// Prepares the buffer for CPU access in `dir` (unlocked).
-    fn begin_cpu_access(&self, _dir: DataDirection) -> Result {
+    fn begin_cpu_access(&self, _dir: DataDirection, _unlocked: &mut Unlocked) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Ends CPU access in `dir` (unlocked).
-    fn end_cpu_access(&self, _dir: DataDirection) -> Result {
+    fn end_cpu_access(&self, _dir: DataDirection, _unlocked: &mut Unlocked) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -163,7 +165,7 @@ pub trait Exporter: Send + Sync + Sized {
     ///
     /// The core has checked that the range fits in the buffer. Called when userspace maps the
     /// buffer's file and when an importer forwards its own mapping ([`DmaBuf::mmap`]).
-    fn mmap(&self, _vma: &VmaNew, _pgoff: usize) -> Result {
+    fn mmap(&self, _vma: &VmaNew, _pgoff: usize, _unlocked: &mut Unlocked) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -291,7 +293,8 @@ impl<E: Exporter> Ops<E> {
         from_result(|| {
             // SAFETY: The core passes a live attachment of a buffer exported for `E`.
             let (e, a) = unsafe { Self::parts(attach) }.ok_or(EINVAL)?;
-            e.attach(&a)?;
+            // The core calls `attach` without the reservation lock.
+            e.attach(&a, &mut Unlocked::new())?;
             Ok(0)
         })
     }
@@ -306,7 +309,8 @@ impl<E: Exporter> Ops<E> {
     ) {
         // SAFETY: The core passes a live attachment of a buffer exported for `E`.
         if let Some((e, a)) = unsafe { Self::parts(attach) } {
-            e.detach(&a);
+            // The core calls `detach` without the reservation lock.
+            e.detach(&a, &mut Unlocked::new());
         }
     }
 
@@ -396,7 +400,9 @@ impl<E: Exporter> Ops<E> {
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core passes a live buffer exported for `E`.
-            unsafe { Self::exporter(buf) }.begin_cpu_access(direction(dir)?)?;
+            let e = unsafe { Self::exporter(buf) };
+            // The core calls `begin_cpu_access` without the reservation lock.
+            e.begin_cpu_access(direction(dir)?, &mut Unlocked::new())?;
             Ok(0)
         })
     }
@@ -410,7 +416,9 @@ impl<E: Exporter> Ops<E> {
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core passes a live buffer exported for `E`.
-            unsafe { Self::exporter(buf) }.end_cpu_access(direction(dir)?)?;
+            let e = unsafe { Self::exporter(buf) };
+            // The core calls `end_cpu_access` without the reservation lock.
+            e.end_cpu_access(direction(dir)?, &mut Unlocked::new())?;
             Ok(0)
         })
     }
@@ -431,7 +439,8 @@ impl<E: Exporter> Ops<E> {
             let vma = unsafe { VmaNew::from_raw(vma) };
             // SAFETY: `vma` is valid (above); its page offset is set before the call.
             let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
-            e.mmap(vma, pgoff)?;
+            // The core calls `mmap` without the reservation lock.
+            e.mmap(vma, pgoff, &mut Unlocked::new())?;
             Ok(0)
         })
     }

@@ -5,7 +5,7 @@
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 
 use super::DmaBuf;
-use crate::{bindings, error::to_result, prelude::*};
+use crate::{bindings, dma_resv::Unlocked, error::to_result, prelude::*};
 use core::{marker::PhantomData, ops::Deref};
 
 /// The kernel address of a vmapped buffer, with bounds-checked accessors; both [`VMap`] and
@@ -116,10 +116,15 @@ impl DmaBuf {
     /// Maps the whole buffer into the kernel's address space, taking the reservation lock for
     /// the call (`dma_buf_vmap_unlocked()`).
     ///
+    /// The mapping may be kept while the buffer is locked later: if it is dropped under the
+    /// lock, it is unmapped under it (`dma_buf_vunmap()`).
+    ///
     /// # Errors
     ///
-    /// `EINVAL` if the exporter cannot vmap, or its error.
-    pub fn vmap_unlocked(&self) -> Result<VMapUnlocked<'_>> {
+    /// `EINVAL` if the exporter cannot vmap, or its error; `EDEADLK` if the current task holds
+    /// the buffer's reservation lock after all (see [`Unlocked`]).
+    pub fn vmap_unlocked(&self, _unlocked: &Unlocked) -> Result<VMapUnlocked<'_>> {
+        self.resv().refuse_if_held("dma_buf_vmap_unlocked")?;
         let mut map = bindings::iosys_map::default();
         // SAFETY: The buffer is referenced; the lock is taken by the call.
         to_result(unsafe { bindings::dma_buf_vmap_unlocked(self.as_raw(), &mut map) })?;
@@ -143,7 +148,16 @@ impl Deref for VMapUnlocked<'_> {
 
 impl Drop for VMapUnlocked<'_> {
     fn drop(&mut self) {
-        // SAFETY: The map was made by `dma_buf_vmap_unlocked()` for `buf`.
-        unsafe { bindings::dma_buf_vunmap_unlocked(self.buf.as_raw(), &mut self.vaddr.map) };
+        let (buf, map) = (self.buf.as_raw(), &mut self.vaddr.map);
+        if self.buf.resv().held_by_current_checked() {
+            // The mapping is dropped under the lock, taken after it was made: unmap under it
+            // rather than deadlock.
+            // SAFETY: The map was made by `dma_buf_vmap_unlocked()` for `buf`, and the current
+            // task holds its lock.
+            unsafe { bindings::dma_buf_vunmap(buf, map) };
+        } else {
+            // SAFETY: The map was made by `dma_buf_vmap_unlocked()` for `buf`.
+            unsafe { bindings::dma_buf_vunmap_unlocked(buf, map) };
+        }
     }
 }

@@ -21,7 +21,8 @@
 //!
 //! Any object that embeds a `struct ww_mutex` can take part in a transaction by implementing
 //! [`Lockable`]; [`Mutex`] is the one for data owned by Rust, and
-//! [`dma_resv::Resv`](crate::dma_resv::Resv) the one for reservation objects.
+//! [`dma_resv::Resv`](crate::dma_resv::Resv) the one for reservation objects, which are locked
+//! in transactions of their own ([`AcquireCtx::lock_all_resv`], see [`LockKind`]).
 //!
 //! C header: [`include/linux/ww_mutex.h`](srctree/include/linux/ww_mutex.h)
 
@@ -46,6 +47,32 @@ mod tests;
 
 pub use acquire_ctx::{AcquireCtx, Acquiring, Done, Locked, State};
 pub use transaction::Transaction;
+
+mod kind {
+    pub trait Sealed {}
+}
+
+/// What a transaction may lock: [`Plain`] or [`Reservation`] objects; sealed.
+///
+/// Reservation objects are kept apart because the dma-buf locking convention forbids, while one
+/// is held, operations that take a reservation lock themselves. Their transactions borrow the
+/// task's [`Unlocked`] capability for as long as their guards live
+/// ([`AcquireCtx::lock_all_resv`]), which plain transactions do not.
+///
+/// [`Unlocked`]: crate::dma_resv::Unlocked
+pub trait LockKind: kind::Sealed {}
+
+/// Objects locked by a plain transaction ([`AcquireCtx::lock_all`]), such as [`Mutex`].
+pub struct Plain;
+
+/// Reservation objects and what locks one (attachments), locked by
+/// [`AcquireCtx::lock_all_resv`].
+pub struct Reservation;
+
+impl kind::Sealed for Plain {}
+impl LockKind for Plain {}
+impl kind::Sealed for Reservation {}
+impl LockKind for Reservation {}
 
 /// A class of wound/wait mutexes.
 ///
@@ -141,6 +168,9 @@ impl Class {
 /// - the guard made by [`Lockable::assume_locked`] unlocks that mutex exactly once, when it is
 ///   dropped, and is not `Send` (a mutex must be unlocked by the task that locked it).
 pub unsafe trait Lockable {
+    /// The transactions that may lock the object: [`Plain`] or [`Reservation`].
+    type Kind: LockKind;
+
     /// The guard that proves the lock is held and releases it when dropped.
     type Guard<'a>
     where
@@ -267,6 +297,8 @@ impl<T: ?Sized> Mutex<T> {
 // SAFETY: `inner` is pinned with `self` and was initialised with `class`; `Guard` unlocks it once
 // on drop and is not `Send`.
 unsafe impl<T: ?Sized> Lockable for Mutex<T> {
+    type Kind = Plain;
+
     type Guard<'a>
         = Guard<'a, T>
     where

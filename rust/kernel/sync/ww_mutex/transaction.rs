@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/ww_mutex.h`](srctree/include/linux/ww_mutex.h)
 
-use super::{AcquireCtx, Acquiring, Class, Lockable, Locked};
+use super::{AcquireCtx, Acquiring, Class, LockKind, Lockable, Locked, Plain};
 use crate::{bindings, error::to_result, prelude::*, types::NotThreadSafe};
 use core::{marker::PhantomData, ptr::NonNull};
 
@@ -31,14 +31,14 @@ struct Contended {
 /// further lock attempt fails with `EDEADLK` too.
 ///
 /// `'tx` brands one transaction so that two of them cannot be swapped; `'a` is how long the
-/// locked objects are borrowed.
+/// locked objects are borrowed; `K` is the [`LockKind`] of the objects it may lock.
 ///
 /// # Invariants
 ///
 /// `ctx` is an initialised, unfinished acquire context of class `class` owned by the current
 /// task, valid for the transaction's lifetime. `contended` and `prelocked` point to mutexes
 /// borrowed for `'a`; the current task holds `prelocked` in `ctx`.
-pub struct Transaction<'tx, 'a> {
+pub struct Transaction<'tx, 'a, K: LockKind = Plain> {
     ctx: NonNull<bindings::ww_acquire_ctx>,
     class: &'static Class,
     contended: Option<Contended>,
@@ -46,11 +46,16 @@ pub struct Transaction<'tx, 'a> {
     backoffs: u32,
     _brand: PhantomData<fn(&'tx ()) -> &'tx ()>,
     _objects: PhantomData<&'a ()>,
+    _kind: PhantomData<K>,
     _not_send: NotThreadSafe,
 }
 
-impl<'a> Transaction<'_, 'a> {
-    fn take<L: Lockable + ?Sized>(&mut self, obj: &'a L, wait: Wait) -> Result<L::Guard<'a>> {
+impl<'a, K: LockKind> Transaction<'_, 'a, K> {
+    fn take<L: Lockable<Kind = K> + ?Sized>(
+        &mut self,
+        obj: &'a L,
+        wait: Wait,
+    ) -> Result<L::Guard<'a>> {
         if self.contended.is_some() {
             // The closure ignored an `EDEADLK`: nothing more may be locked before backing off.
             return Err(EDEADLK);
@@ -107,7 +112,7 @@ impl<'a> Transaction<'_, 'a> {
     ///   from the closure and the transaction retries.
     /// - `EALREADY`: this transaction already holds `obj`.
     /// - `EINVAL`: `obj` is not of the context's class.
-    pub fn lock<L: Lockable + ?Sized>(&mut self, obj: &'a L) -> Result<L::Guard<'a>> {
+    pub fn lock<L: Lockable<Kind = K> + ?Sized>(&mut self, obj: &'a L) -> Result<L::Guard<'a>> {
         self.take(obj, Wait::Uninterruptible)
     }
 
@@ -118,7 +123,10 @@ impl<'a> Transaction<'_, 'a> {
     /// # Errors
     ///
     /// As [`Transaction::lock`], and `EINTR` if a signal is pending while waiting.
-    pub fn lock_interruptible<L: Lockable + ?Sized>(&mut self, obj: &'a L) -> Result<L::Guard<'a>> {
+    pub fn lock_interruptible<L: Lockable<Kind = K> + ?Sized>(
+        &mut self,
+        obj: &'a L,
+    ) -> Result<L::Guard<'a>> {
         self.take(obj, Wait::Interruptible)
     }
 
@@ -128,7 +136,7 @@ impl<'a> Transaction<'_, 'a> {
     ///
     /// `EBUSY` if `obj` is locked, including by this transaction; `EINVAL` if `obj` is not of
     /// the context's class.
-    pub fn try_lock<L: Lockable + ?Sized>(&mut self, obj: &'a L) -> Result<L::Guard<'a>> {
+    pub fn try_lock<L: Lockable<Kind = K> + ?Sized>(&mut self, obj: &'a L) -> Result<L::Guard<'a>> {
         self.take(obj, Wait::No)
     }
 
@@ -175,6 +183,10 @@ impl AcquireCtx<Acquiring> {
     /// transaction then waits for the contended lock with the slow path (`ww_mutex_lock_slow()`)
     /// and runs `f` again. A contended lock that `f` does not ask for again is released.
     ///
+    /// It locks objects of the [`Plain`] kind; reservation objects are locked with
+    /// [`AcquireCtx::lock_all_resv`], whose guards borrow the task's
+    /// [`Unlocked`](crate::dma_resv::Unlocked) capability.
+    ///
     /// On success the context is marked done (`ww_acquire_done()`): it cannot take more locks.
     ///
     /// # Errors
@@ -209,9 +221,17 @@ impl AcquireCtx<Acquiring> {
     /// assert_eq!(twice.err(), Some(EALREADY));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn lock_all<'a, R, F>(self, mut f: F) -> Result<Locked<R>>
+    pub fn lock_all<'a, R, F>(self, f: F) -> Result<Locked<R>>
     where
         F: for<'tx> FnMut(&mut Transaction<'tx, 'a>) -> Result<R>,
+    {
+        self.run(f)
+    }
+
+    /// The retry loop of [`AcquireCtx::lock_all`], for transactions of any [`LockKind`].
+    pub(crate) fn run<'a, K: LockKind, R, F>(self, mut f: F) -> Result<Locked<R>>
+    where
+        F: for<'tx> FnMut(&mut Transaction<'tx, 'a, K>) -> Result<R>,
     {
         let ctx = NonNull::new(self.as_raw()).ok_or(EINVAL)?;
         // INVARIANT: `ctx` is the initialised context of `self`, which outlives `tx`.
@@ -223,6 +243,7 @@ impl AcquireCtx<Acquiring> {
             backoffs: 0,
             _brand: PhantomData,
             _objects: PhantomData,
+            _kind: PhantomData,
             _not_send: NotThreadSafe,
         };
         loop {
