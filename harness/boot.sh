@@ -29,15 +29,19 @@ rm -f "$console"
 # KUnit runs at boot for the tests only; the demonstration boots straight to its job.
 # The test boots also record the dma_buf trace events from the start, KUnit included.
 # Hung tasks are reported after 10 minutes, not 2: loading a module of KUnit suites keeps
-# modprobe in the kernel until they are done, over two minutes for dma-fence-chain under TCG
-# with the sanitizers (a suite that hangs is still reported by the time its limit kills it).
+# modprobe in the kernel until they are done, and dma-fence-chain's test_wait_backward alone
+# runs for four to six minutes under TCG with the sanitizers (a suite that hangs is still
+# reported by the time its limit kills it). The limit is a sysctl: a bare
+# hung_task_timeout_secs= is no kernel parameter, it only reaches init's environment. For
+# the same test KUnit's limit per case goes from 300 s to 900 s.
 # 4-level paging (no5lvl): with `-cpu max` the guest has LA57, and identify_cpu() clears the
 # CPU's feature bits while it probes them again, so an interrupt in that window sees
 # pgtable_l5_enabled() false and KASAN reports its 5-level direct-map address as a
 # "wild-memory-access" (seen once at 0.007 s, in do_raw_spin_lock under handle_edge_irq).
 kunit=trace_event=dma_buf:*
 [ "$job" = test ] || kunit=kunit.enable=0
-append="$kunit no5lvl console=ttyS0 printk.devkmsg=on hung_task_timeout_secs=600 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
+append="$kunit no5lvl console=ttyS0 printk.devkmsg=on
+ sysctl.kernel.hung_task_timeout_secs=600 kunit.timeout=900 root=/dev/root rootfstype=9p ro panic=-1 hugepages=1024
  rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
  init=$TOP/harness/guest/init
  DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
