@@ -13,7 +13,7 @@ core=$1
 check_core "$core"
 B=$(kbuild_tree)
 I=$(kbuild_dir "$core")
-FRAGMENTS="dmabuf.config dmabuf_debug.config dmabuf_sanitize.config dmabuf_core_$core.config"
+FRAGMENTS="dmabuf.config dmabuf_debug.config dmabuf_sanitize.config dmabuf_faults.config dmabuf_core_$core.config"
 mkdir -p "$B"
 kmake() { in_root make -C "$KSRC" O="$B" LLVM="$LLVM" "$@"; }
 

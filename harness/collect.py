@@ -324,6 +324,17 @@ def splats(console):
     return found, expected
 
 
+# tests/faults prints the sequence of outcomes of each of its sweeps; the sequence is the name
+# of the row, so that the differential check compares them between the cores.
+FAULT_SWEEP = re.compile(r"dma_buf_faults sweep: (\S+: .*?)\s*$")
+
+
+def fault_sweeps(console):
+    """A row per sweep of tests/faults (its KUnit results are the suite's own rows)."""
+    return [("faults:kunit-sweeps", m.group(1), "pass")
+            for line in console if (m := FAULT_SWEEP.search(line))], []
+
+
 def kmemleak(path):
     """The rows of the kmemleak report the test job saved after its final scans, and problems:
     any unreferenced object fails, except those of a known upstream leak (KNOWN_LEAKS), which
@@ -488,6 +499,7 @@ def collect(out, cores, manifest, kunit_py):
         if log.exists():
             console = log.read_text(errors="replace").splitlines()
             add(kunit(console, kunit_py, res / "kunit"))
+            add(fault_sweeps(console))
             found, expected = splats(console)
             mine.append(("kernel", "no-splat", "fail" if found else "pass"))
             problems.extend(f"{core}: splat in {log}: {s}" for s in found[:10])

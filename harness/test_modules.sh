@@ -3,9 +3,10 @@
 # test_modules.sh CORE: build the out-of-tree C test modules of tests/ against the kernel tree
 # as last built (for CORE), into $CACHE/build/modules, where the guest loads them from.
 #
-# tests/lock-misuse breaks the dma-buf locking convention on purpose. It is built once, against
-# the Rust core's configuration (both kernels are the same version, so it loads on either);
-# the C core runs only its suite of in-tree drivers' misuses (see harness/guest/test.sh).
+# tests/lock-misuse breaks the dma-buf locking convention on purpose; tests/faults fails the
+# allocations of the in-kernel paths. Both are built once, against the Rust core's
+# configuration (both kernels are the same version, so they load on either); the C core runs
+# only lock-misuse's suite of in-tree drivers' misuses (see harness/guest/test.sh).
 . "$(dirname "$0")/lib.sh"
 
 core=$1
@@ -17,12 +18,17 @@ rm -rf "$W"
 mkdir -p "$W"
 [ "$core" = rust ] || exit 0
 
-stage "test modules: tests/lock-misuse against the $core kernel tree"
-d=$W/lock-misuse
-cp -r "$TOP/tests/lock-misuse" "$d"
-in_root make -C "$KSRC" O="$B" LLVM="$LLVM" M="$d" W=1 modules >"$d/build.log" 2>&1 ||
-	die "tests/lock-misuse does not build; see $d/build.log"
-if grep -q 'warning:' "$d/build.log"; then
-	die "tests/lock-misuse builds with warnings; see $d/build.log"
-fi
-note "built $d/dma_buf_lock_misuse.ko"
+# module DIR NAME: build tests/DIR into $W/DIR, warnings refused.
+module() {
+	local d=$W/$1
+	cp -r "$TOP/tests/$1" "$d"
+	in_root make -C "$KSRC" O="$B" LLVM="$LLVM" M="$d" W=1 modules >"$d/build.log" 2>&1 ||
+		die "tests/$1 does not build; see $d/build.log"
+	if grep -q 'warning:' "$d/build.log"; then
+		die "tests/$1 builds with warnings; see $d/build.log"
+	fi
+	note "built $d/$2.ko"
+}
+stage "test modules: tests/lock-misuse and faults against the $core kernel tree"
+module lock-misuse dma_buf_lock_misuse
+module faults dma_buf_faults

@@ -80,7 +80,17 @@ kselftest() {
 }
 # Our own suite, tools/testing/selftests/dmabuf: one TAP file per program.
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
-for t in fileops sync name fences mmap prime races badinput; do
+# The allocation-failure sweeps (selftests/dmabuf/faults, tests/faults) fail the Nth
+# allocation of one task through fail-nth: failslab and fail_page_alloc must consider every
+# allocation (not only those that cannot sleep, and order-0 pages too), and stay quiet. The
+# probabilities stay 0, so nothing else fails. faults sets the same itself.
+for f in failslab/ignore-gfp-wait fail_page_alloc/ignore-gfp-wait fail_page_alloc/ignore-gfp-highmem; do
+	echo N >/sys/kernel/debug/$f || step "cannot set $f"
+done
+for f in failslab/verbose fail_page_alloc/verbose fail_page_alloc/min-order; do
+	echo 0 >/sys/kernel/debug/$f || step "cannot set $f"
+done
+for t in fileops sync name fences mmap prime races badinput faults; do
 	kselftest "dmabuf-$t" "$KST/dmabuf/$t"
 done
 # bufinfo with known buffers alive: the host compares its shape between the cores.
@@ -111,6 +121,11 @@ timeout -k 5 900 igt_runner -o -s \
 	$igt_tests "$R/igt" >"$R/igt-runner.log" 2>&1
 stacks_done
 timeout -k 5 120 igt_results "$R/igt" >>"$R/igt-runner.log" 2>&1
+
+# Allocation failures on the in-kernel paths (tests/faults), on both cores: KUnit sweeps, each
+# printing its sequence of outcomes, which the host compares.
+kunit_module faults insmod "$DMABUF_RS_TESTMODS/faults/dma_buf_faults.ko"
+rmmod dma_buf_faults || step "rmmod dma_buf_faults failed"
 
 # What C callers that break the locking convention get (tests/lock-misuse): KUnit suites that
 # run when the module loads. dma_buf_driver_patterns (in-tree drivers' misuses, which the C core
