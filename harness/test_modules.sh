@@ -4,9 +4,10 @@
 # as last built (for CORE), into $CACHE/build/modules, where the guest loads them from.
 #
 # tests/lock-misuse breaks the dma-buf locking convention on purpose; tests/faults fails the
-# allocations of the in-kernel paths. Both are built once, against the Rust core's
-# configuration (both kernels are the same version, so they load on either); the C core runs
-# only lock-misuse's suite of in-tree drivers' misuses (see harness/guest/test.sh).
+# allocations of the in-kernel paths; tests/stress runs importers concurrently against one
+# exporter. They are built once, against the Rust core's configuration (both kernels are the
+# same version, so they load on either); the C core runs only lock-misuse's suite of in-tree
+# drivers' misuses (see harness/guest/test.sh).
 . "$(dirname "$0")/lib.sh"
 
 core=$1
@@ -29,6 +30,7 @@ module() {
 	fi
 	note "built $d/$2.ko"
 }
-stage "test modules: tests/lock-misuse and faults against the $core kernel tree"
+stage "test modules: tests/lock-misuse, faults and stress against the $core kernel tree"
 module lock-misuse dma_buf_lock_misuse
 module faults dma_buf_faults
+module stress dma_buf_stress

@@ -126,6 +126,11 @@ timeout -k 5 120 igt_results "$R/igt" >>"$R/igt-runner.log" 2>&1
 # printing its sequence of outcomes, which the host compares.
 kunit_module faults insmod "$DMABUF_RS_TESTMODS/faults/dma_buf_faults.ko"
 rmmod dma_buf_faults || step "rmmod dma_buf_faults failed"
+# Concurrent importers against one exporter (tests/stress), on both cores, each case for
+# DMABUF_RS_STRESS_SECONDS (make stress runs them longer).
+kunit_module stress insmod "$DMABUF_RS_TESTMODS/stress/dma_buf_stress.ko" \
+	seconds="${DMABUF_RS_STRESS_SECONDS:-2}"
+rmmod dma_buf_stress || step "rmmod dma_buf_stress failed"
 
 # What C callers that break the locking convention get (tests/lock-misuse): KUnit suites that
 # run when the module loads. dma_buf_driver_patterns (in-tree drivers' misuses, which the C core
