@@ -8,19 +8,9 @@ R=$DMABUF_RS_OUT/results/$DMABUF_RS_CORE
 KST=$DMABUF_RS_KSELFTEST
 mkdir -p "$R"
 
-step() { echo "dmabuf-rs guest: $*"; }
+. "$DMABUF_RS_TOP/harness/guest/lib.sh"
 
 modprobe vgem || step "modprobe vgem failed: the vgem tests will skip"
-
-# kunit_module NAME [ARGS]: load a module of KUnit suites, which run as it loads; the host
-# parses the KTAP between the markers (kunit.py parse) and rmmods nothing here.
-kunit_module() {
-	name=$1; shift
-	step "kunit module $name"
-	echo "dmabuf-rs: $name begin" >/dev/kmsg
-	"$@" || step "loading $name failed"
-	echo "dmabuf-rs: $name end" >/dev/kmsg
-}
 
 # The dma_buf trace events, recorded since boot (trace_event=dma_buf:*): the KUnit suites use
 # every traced function, so each event must have fired, as often on either core.
@@ -69,30 +59,13 @@ stacks_after() {
 }
 stacks_done() { kill "$stacks_pid" 2>/dev/null; }
 
-# kselftest SUITE BINARY [ARGS]: a kselftest binary's TAP into kselftest-SUITE.tap, with its
-# exit status (124: killed by the time limit, DMABUF_RS_KSELFTEST_TIMEOUT seconds).
-kselftest() {
-	suite=$1; shift
-	step "kselftest $suite"
-	(cd "$(dirname "$1")" && timeout -k 5 "${DMABUF_RS_KSELFTEST_TIMEOUT:-600}" "$@") \
-		>"$R/kselftest-$suite.tap" 2>&1
-	echo "# exit status $?" >>"$R/kselftest-$suite.tap"
-}
 # Our own suite, tools/testing/selftests/dmabuf: one TAP file per program.
-mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
-# The allocation-failure sweeps (selftests/dmabuf/faults, tests/faults) fail the Nth
-# allocation of one task through fail-nth: failslab and fail_page_alloc must consider every
-# allocation (not only those that cannot sleep, and order-0 pages too), and stay quiet. The
-# probabilities stay 0, so nothing else fails. faults sets the same itself.
-for f in failslab/ignore-gfp-wait fail_page_alloc/ignore-gfp-wait fail_page_alloc/ignore-gfp-highmem; do
-	echo N >/sys/kernel/debug/$f || step "cannot set $f"
-done
-for f in failslab/verbose fail_page_alloc/verbose fail_page_alloc/min-order; do
-	echo 0 >/sys/kernel/debug/$f || step "cannot set $f"
-done
+fault_knobs
 for t in fileops sync name fences mmap prime races badinput faults; do
 	kselftest "dmabuf-$t" "$KST/dmabuf/$t"
 done
+# The fuzzer, short: make stress runs it with more operations and seeds.
+kselftest dmabuf-fuzz "$KST/dmabuf/fuzz" -s 1 -n "${DMABUF_RS_FUZZ_OPS:-10000}"
 # bufinfo with known buffers alive: the host compares its shape between the cores.
 step "bufinfo snapshot"
 "$KST/dmabuf/bufinfo_snapshot" >"$R/bufinfo-live.txt" 2>&1 ||
@@ -186,17 +159,5 @@ i915_mock() {
 }
 i915_mock
 
-cat /sys/kernel/debug/dma_buf/bufinfo >"$R/bufinfo-after.txt" 2>&1
-
-# kmemleak, once everything is done and unloaded (it has no periodic scan in these kernels):
-# the second scan reports only what stayed unreferenced across both, as kmemleak.rst advises.
-# Any object listed fails the run.
-step "kmemleak scan"
-K=/sys/kernel/debug/kmemleak
-if [ -w $K ]; then
-	echo scan >$K && sleep 5 && echo scan >$K
-	cat $K >"$R/kmemleak.txt" 2>&1
-else
-	echo "# no $K: kmemleak is not in this kernel" >"$R/kmemleak.txt"
-fi
+final_checks
 step "done"

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -461,6 +462,47 @@ static inline int bufinfo_find(unsigned long long ino, struct bufinfo_row *row)
 		}
 	}
 	return found;
+}
+
+/* The number of fds this process has open, or -1. */
+static inline int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * The buffers ("Total N objects") and attachments (the sum of the "Total N
+ * devices attached" lines) bufinfo lists; false, with both -1, when it cannot
+ * be read.
+ */
+static inline bool bufinfo_totals(long *objects, long *attached)
+{
+	static char text[1 << 16];
+	char *line, *save = NULL;
+	long n;
+
+	*objects = *attached = -1;
+	if (read_text(BUFINFO_PATH, text, sizeof(text)) < 0)
+		return false;
+	*attached = 0;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "Total %ld", &n) != 1)
+			continue;
+		if (strstr(line, " devices attached"))
+			*attached += n;
+		else if (strstr(line, " objects, "))
+			*objects = n;
+	}
+	return *objects >= 0;
 }
 
 static inline unsigned long long fd_ino(int fd)

@@ -22,8 +22,6 @@
  */
 #include "dmabuf_util.h"
 
-#include <dirent.h>
-
 #include "../kselftest.h"
 
 #define MAX_FAULTS	400
@@ -125,42 +123,6 @@ static bool disarm(void)
 	if (pread(nth_fd, s, sizeof(s) - 1, 0) <= 0 || pwrite(nth_fd, "0", 1, 0) != 1)
 		ksft_exit_fail_msg("fail-nth: %s\n", strerror(errno));
 	return strtoul(s, NULL, 10) == 0;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* Buffers and attachments in bufinfo; false when it cannot be read. */
-static bool bufinfo_totals(long *objects, long *attached)
-{
-	static char text[1 << 16];
-	char *line, *save = NULL;
-	long n;
-
-	*objects = *attached = -1;
-	if (read_text(BUFINFO_PATH, text, sizeof(text)) < 0)
-		return false;
-	*attached = 0;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "Total %ld", &n) != 1)
-			continue;
-		if (strstr(line, " devices attached"))
-			*attached += n;
-		else if (strstr(line, " objects, "))
-			*objects = n;
-	}
-	return *objects >= 0;
 }
 
 struct state {
