@@ -3,6 +3,8 @@
 #
 #   make run                   build the Rust-core kernel, boot it, run the demonstration
 #   make test                  build both cores, boot each, run every suite, print results
+#   make stress                faults, concurrency and fuzz on both cores, longer (STRESS_SECONDS
+#                              per stress case, FUZZ_OPS per fuzz seed), with a table of figures
 #   make kernel CORE=rust|c    build one kernel
 #   make builddir CORE=rust|c  print its build directory (for out-of-tree modules)
 #   make compile-fail CORE=..  check that the misuses in tests/compile-fail do not build
@@ -13,8 +15,8 @@
 #   make clean / distclean     remove build trees and results / also the build root
 
 CORE ?= rust
-export CORE MUTATION ALL
+export CORE MUTATION ALL STRESS_SECONDS FUZZ_OPS
 
-.PHONY: run test kernel builddir compile-fail check mutation clean distclean root tree collect
-run test kernel builddir compile-fail check mutation clean distclean root tree collect:
+.PHONY: run test stress kernel builddir compile-fail check mutation clean distclean root tree collect
+run test stress kernel builddir compile-fail check mutation clean distclean root tree collect:
 	@bash harness/main.sh $@

@@ -6,9 +6,32 @@ H=$TOP/harness
 cmd=${1:-}
 CORE=${CORE:-rust}
 
-# collect OUT: the verdict on the results in OUT (harness/collect.py, tests/manifest.toml).
+# collect OUT [ARGS]: the verdict on the results in OUT (harness/collect.py,
+# tests/manifest.toml unless ARGS name another job and manifest).
 collect() {
-	in_root python3 "$H/collect.py" --kunit "$KSRC/tools/testing/kunit/kunit.py" "$1" c rust
+	in_root python3 "$H/collect.py" --kunit "$KSRC/tools/testing/kunit/kunit.py" "$@" c rust
+}
+
+# build_all: both kernels, their checks, the test modules and the guest programs.
+build_all() {
+	"$H/build.sh" c || exit 1
+	"$H/exports.sh" c || exit 1
+	"$H/build.sh" rust || exit 1
+	"$H/exports.sh" rust || exit 1
+	"$H/compile_fail.sh" rust || exit 1
+	"$H/test_modules.sh" rust || exit 1
+	"$H/userspace.sh" c || exit 1
+}
+
+# boot_both JOB: the two boots of JOB side by side: each guest spends most of its time on one
+# vCPU (KUnit runs its suites one after the other), so together they fill the two cores.
+boot_both() {
+	local c_boot rust_boot booted=0
+	"$H/boot.sh" c "$1" & c_boot=$!
+	"$H/boot.sh" rust "$1" & rust_boot=$!
+	wait "$c_boot" || booted=1
+	wait "$rust_boot" || booted=1
+	[ "$booted" = 0 ] || die "a $1 boot failed (see above)"
 }
 
 prepare() {
@@ -52,27 +75,28 @@ test)
 	source_id >"$OUT/results/source-id"
 	# The compile-fail checks build against the Rust core's tree: the API they check is the
 	# same in both (tests/manifest.toml).
-	"$H/build.sh" c || exit 1
-	"$H/exports.sh" c || exit 1
-	"$H/build.sh" rust || exit 1
-	"$H/exports.sh" rust || exit 1
-	"$H/compile_fail.sh" rust || exit 1
-	"$H/test_modules.sh" rust || exit 1
-	"$H/userspace.sh" c || exit 1
-	# The two boots run side by side: each guest spends most of its time on one vCPU
-	# (KUnit runs its suites one after the other), so together they fill the two cores.
-	"$H/boot.sh" c test & c_boot=$!
-	"$H/boot.sh" rust test & rust_boot=$!
-	booted=0
-	wait "$c_boot" || booted=1
-	wait "$rust_boot" || booted=1
-	[ "$booted" = 0 ] || die "a test boot failed (see above)"
+	build_all
+	boot_both test
 	stage "results"
 	collect "$OUT" || exit 1
 	# The verdict itself: broken copies of these green results must each fail, cause named.
 	stage "results: the verdict fails where a run goes wrong (harness/collect_selfcheck.py)"
 	in_root python3 "$H/collect_selfcheck.py" "$OUT" "$KSRC/tools/testing/kunit/kunit.py" ||
 		die "the collector passed a broken run (see above)"
+	;;
+stress)
+	# Longer than make test, and not part of it: the fault sweeps, the KUnit stress cases for
+	# STRESS_SECONDS each and the fuzzer for FUZZ_OPS operations with each of four seeds, on
+	# both cores, collected against tests/stress-manifest.toml, with a table of figures.
+	stage "make stress: faults, stress and fuzz on both cores"
+	prepare
+	build_all
+	rm -rf "$OUT/stress"
+	KERNEL_CMDLINE="${KERNEL_CMDLINE:-} DMABUF_RS_STRESS_SECONDS=${STRESS_SECONDS:-60}
+ DMABUF_RS_FUZZ_OPS=${FUZZ_OPS:-250000}" \
+		BOOT_TIMEOUT=${BOOT_TIMEOUT:-7200} boot_both stress
+	stage "results"
+	collect "$OUT" --job stress --manifest "$TOP/tests/stress-manifest.toml" || exit 1
 	;;
 compile-fail)
 	check_core "$CORE"
