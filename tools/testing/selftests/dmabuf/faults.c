@@ -459,6 +459,12 @@ static const char *errname(int err)
 	return other;
 }
 
+/* The one buffer a failed run may leave with its exporter (op->kept_by_exporter), or 0. */
+static long kept(const struct op *op, const struct state *before, const struct state *after)
+{
+	return op->kept_by_exporter && after->objects == before->objects + 1;
+}
+
 /*
  * One sweep. Returns true when every injected failure behaved; the name of
  * the result, with the sequence, goes to @name.
@@ -524,8 +530,7 @@ static bool sweep(const struct op *op, enum exporter e, char *name, size_t len, 
 				       op->name, label ? label : "", n, errname(r));
 			ok = false;
 		} else if (after.fds != before.fds || after.attached != before.attached ||
-			   after.objects != before.objects + (op->kept_by_exporter &&
-							      after.objects == before.objects + 1)) {
+			   after.objects - kept(op, &before, &after) != before.objects) {
 			ksft_print_msg("%s %s: N=%d failed, and left fds %d->%d, buffers %ld->%ld, attachments %ld->%ld\n",
 				       op->name, label ? label : "", n, before.fds, after.fds,
 				       before.objects, after.objects, before.attached, after.attached);
