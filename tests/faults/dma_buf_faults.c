@@ -10,8 +10,12 @@
  * leave nothing behind (the exporter's callbacks balanced, no attachment,
  * pin, mapping or kernel mapping, no release of a buffer that was never
  * made), and lose nothing (the same operation, run again without a fault,
- * succeeds). Operations that cannot fail (invalidate, detach, put, the
+ * succeeds). Operations that cannot fail (get, invalidate, detach, put, the
  * teardown halves) must absorb every fault.
+ *
+ * dma_buf_fd() and dma_buf_get() allocate nothing on the C core (the kernel
+ * threads' file table has room for 64 fds before it grows): their sweeps
+ * find no fault site there, and so check that the core under test adds none.
  *
  * Each sweep prints whether the operation fails with ENOMEM under some fault
  * or never fails, "dma_buf_faults sweep: OP: ...", which the host compares
@@ -29,6 +33,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
+#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/iosys-map.h>
 #include <linux/module.h>
@@ -52,6 +57,9 @@ struct faults_ctx {
 	/* Buffers made, and whether a put may still be on its way to release. */
 	int exported;
 	bool put_pending;
+	/* An fd of the buffer, in the files of KUnit's kernel thread. */
+	int fd;
+	bool has_fd;
 };
 
 static int faults_attach(struct dma_buf *buf, struct dma_buf_attachment *a)
@@ -338,7 +346,56 @@ static void undo_begin(struct faults_ctx *c)
 	dma_buf_end_cpu_access(c->buf, DMA_FROM_DEVICE);
 }
 
+/* dma_buf_fd() hands the caller's reference to the fd: @c->buf is the fd's now. */
+static int run_fd(struct faults_ctx *c)
+{
+	int fd = dma_buf_fd(c->buf, O_CLOEXEC);
+
+	if (fd < 0)
+		return fd;
+	c->fd = fd;
+	c->has_fd = true;
+	c->buf = NULL;
+	return 0;
+}
+
+/* Closing the fd drops the buffer's last reference, through a delayed fput. */
+static void undo_fd(struct faults_ctx *c)
+{
+	close_fd(c->fd);
+	c->has_fd = false;
+	c->put_pending = true;
+}
+
+/* A buffer with an fd, and a reference of @c's own besides the fd's. */
+static int prep_fd(struct faults_ctx *c)
+{
+	int ret = run_export(c);
+
+	if (ret)
+		return ret;
+	get_dma_buf(c->buf);
+	ret = dma_buf_fd(c->buf, O_CLOEXEC);
+	if (ret < 0) {
+		dma_buf_put(c->buf);
+		return ret;
+	}
+	c->fd = ret;
+	c->has_fd = true;
+	return 0;
+}
+
 /* Operations that cannot fail: every fault in them must be absorbed. */
+
+static int run_get(struct faults_ctx *c)
+{
+	struct dma_buf *buf = dma_buf_get(c->fd);
+
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	dma_buf_put(buf);
+	return buf == c->buf ? 0 : -EPROTO;
+}
 
 static int run_invalidate(struct faults_ctx *c)
 {
@@ -383,6 +440,8 @@ static void faults_cleanup(struct faults_ctx *c)
 	}
 	if (c->attach)
 		undo_attach(c);
+	if (c->has_fd)
+		undo_fd(c);
 	if (c->buf)
 		undo_export(c);
 	if (c->put_pending)
@@ -555,6 +614,8 @@ FAULT_CASE(pin, prep_dynamic, undo_pin, true)
 FAULT_CASE(vmap, prep_buf, undo_vmap, true)
 FAULT_CASE(vmap_unlocked, prep_buf, undo_vmap_unlocked, true)
 FAULT_CASE(begin, prep_buf, undo_begin, true)
+FAULT_CASE(fd, prep_buf, undo_fd, true)
+FAULT_CASE(get, prep_fd, NULL, false)
 FAULT_CASE(invalidate, prep_mapped, NULL, false)
 FAULT_CASE(unmap, prep_mapped, NULL, false)
 FAULT_CASE(detach, prep_dynamic, NULL, false)
@@ -577,6 +638,8 @@ static struct kunit_case faults_cases[] = {
 	KUNIT_CASE(vmap),
 	KUNIT_CASE(vmap_unlocked),
 	KUNIT_CASE(begin),
+	KUNIT_CASE(fd),
+	KUNIT_CASE(get),
 	KUNIT_CASE(invalidate),
 	KUNIT_CASE(unmap),
 	KUNIT_CASE(detach),

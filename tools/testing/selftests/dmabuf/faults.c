@@ -26,6 +26,12 @@
 
 #define MAX_FAULTS	400
 #define SEQ_LEN		256
+/*
+ * Enough fds in one poll() that it allocates: the pollfds past its stack
+ * array (about 30) and the wait-queue entries past its inline ones (about 9)
+ * go to memory it allocates.
+ */
+#define POLL_MANY	64
 
 static int nth_fd = -1;
 /* -v: the kernel reports each injected failure with its stack, after a line naming N. */
@@ -41,6 +47,8 @@ struct ctx {
 	uint32_t fences[2];	/* vgem fences to signal, or 0 */
 	void *map;		/* a mapping the operation made, or MAP_FAILED */
 	int memfd;
+	int dups[POLL_MANY];	/* more fds of the buffer, for poll-many */
+	int ndups;
 };
 
 struct op {
@@ -167,6 +175,8 @@ static void ctx_cleanup(struct ctx *c)
 {
 	int i;
 
+	for (i = 0; i < c->ndups; i++)
+		close(c->dups[i]);
 	for (i = 0; i < 2; i++)
 		if (c->fences[i])
 			vgem_signal(c->b.vgem, c->fences[i]);
@@ -392,6 +402,35 @@ static int run_poll(struct ctx *c)
 	return n == 0 ? 0 : EPROTO;
 }
 
+/* The same, on POLL_MANY fds of the buffer at once: poll()'s own allocations fail too. */
+static int prep_poll_many(struct ctx *c)
+{
+	int r = prep_poll(c);
+
+	while (!r && c->ndups < POLL_MANY - 1) {
+		int fd = fcntl(c->b.fd, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0)
+			r = -errno;
+		else
+			c->dups[c->ndups++] = fd;
+	}
+	return r;
+}
+
+static int run_poll_many(struct ctx *c)
+{
+	struct pollfd p[POLL_MANY] = { { .fd = c->b.fd, .events = POLLIN | POLLOUT } };
+	int i, n;
+
+	for (i = 0; i < c->ndups; i++)
+		p[i + 1] = (struct pollfd){ .fd = c->dups[i], .events = POLLIN | POLLOUT };
+	n = poll(p, c->ndups + 1, 1);
+	if (n < 0)
+		return errno;
+	return n == 0 ? 0 : EPROTO;
+}
+
 static const struct op ops[] = {
 	{ .name = "udmabuf-create", .prepare = prep_udmabuf, .run = run_udmabuf, .undo = close_fd },
 	{ .name = "heap-alloc", .prepare = prep_heap, .run = run_heap, .undo = close_fd },
@@ -412,6 +451,8 @@ static const struct op ops[] = {
 	{ .name = "mmap", .per_exporter = true, .prepare = prep_buf,
 	  .run = run_mmap, .undo = undo_mmap },
 	{ .name = "poll", .per_exporter = true, .prepare = prep_poll, .run = run_poll },
+	{ .name = "poll-many", .per_exporter = true, .prepare = prep_poll_many,
+	  .run = run_poll_many },
 };
 
 /* Appends @tok to the run-length sequence @seq ("ENOMEM x3 ok x1 ..."). */
