@@ -568,6 +568,7 @@ def differences(rows, cores, manifest):
 FAULTS_DIAG = re.compile(r"^# (.+?): (\d+) faults")
 KUNIT_FAULTS = re.compile(r"dma_buf_faults: (\S+): (\d+) faults")
 STRESS_OPS = re.compile(r"dma_buf_stress: (\S+): (.+): (\d+)\s*$")
+STORM_OPS = re.compile(r"^# storm (\S+): (.+): (\d+)\s*$")
 FUZZ_OPS = re.compile(r"^# seed (\d+), (\d+) ops:")
 FUZZ_RESULT = re.compile(r"^# total-result (\S+) (\d+)")
 
@@ -589,6 +590,10 @@ def figures(out, cores, job):
                 table["faults injected, tests/faults (KUnit)"][core] += int(m.group(2))
             elif m := STRESS_OPS.search(line):
                 table[f"stress {m.group(1)}: {m.group(2)}"][core] += int(m.group(3))
+        tap = res / "kselftest-dmabuf-storm.tap"
+        for line in tap.read_text(errors="replace").splitlines() if tap.exists() else []:
+            if m := STORM_OPS.match(line):
+                table[f"storm {m.group(1)}: {m.group(2)}"][core] += int(m.group(3))
         for tap in sorted(res.glob("kselftest-dmabuf-fuzz*.tap")):
             for line in tap.read_text(errors="replace").splitlines():
                 if m := FUZZ_OPS.match(line):

@@ -61,7 +61,7 @@ stacks_done() { kill "$stacks_pid" 2>/dev/null; }
 
 # Our own suite, tools/testing/selftests/dmabuf: one TAP file per program.
 fault_knobs
-for t in fileops sync name fences mmap prime races badinput faults; do
+for t in fileops sync name fences mmap prime races storm badinput faults; do
 	kselftest "dmabuf-$t" "$KST/dmabuf/$t"
 done
 # The fuzzer, short: make stress runs it with more operations and seeds.
