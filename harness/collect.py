@@ -574,9 +574,12 @@ FUZZ_RESULT = re.compile(r"^# total-result (\S+) (\d+)")
 
 
 def figures(out, cores, job):
-    """The figures of a stress run, per core: faults injected by the sweeps, operations the
-    stress tasks completed, fuzz operations and their results. Returns {figure: {core: n}}."""
+    """The figures of a stress run, per core: faults injected by the sweeps (in all, then per
+    sweep), operations the stress tasks completed, fuzz operations and their results. Returns
+    {figure: {core: n}}."""
     table = defaultdict(lambda: defaultdict(int))
+    # Each sweep's faults, after the other figures.
+    per_op = defaultdict(lambda: defaultdict(int))
     for core in cores:
         res = results_dir(out, job) / core
         log = out / f"console-{core}-{job}.log"
@@ -585,9 +588,11 @@ def figures(out, cores, job):
         for line in tap.read_text(errors="replace").splitlines() if tap.exists() else []:
             if m := FAULTS_DIAG.match(line):
                 table["faults injected, selftests/dmabuf/faults"][core] += int(m.group(2))
+                per_op[f"faults injected: {m.group(1)}"][core] += int(m.group(2))
         for line in console:
             if m := KUNIT_FAULTS.search(line):
                 table["faults injected, tests/faults (KUnit)"][core] += int(m.group(2))
+                per_op[f"faults injected: kunit {m.group(1)}"][core] += int(m.group(2))
             elif m := STRESS_OPS.search(line):
                 table[f"stress {m.group(1)}: {m.group(2)}"][core] += int(m.group(3))
         tap = res / "kselftest-dmabuf-storm.tap"
@@ -600,6 +605,7 @@ def figures(out, cores, job):
                     table["fuzz operations"][core] += int(m.group(2))
                 elif m := FUZZ_RESULT.match(line):
                     table[f"fuzz results: {m.group(1)}"][core] += int(m.group(2))
+    table.update(per_op)
     return table
 
 
