@@ -6,7 +6,12 @@
 #
 # The kernel is the one `build.sh CORE` installed, or the copy in $KERNEL_DIR (bzImage,
 # kernel.release, mod/) with the test modules in $TESTMODS_DIR: mutation.sh boots a copy of
-# each mutated kernel while it builds the next.
+# each mutated kernel while it builds the next. With FLAVOUR=bench, make bench's kernel.
+#
+# The bench job boots one vCPU; with BENCH_MODE=icount (the default) QEMU counts
+# instructions: -icount shift=0 runs one instruction per virtual nanosecond, and the guest's
+# clocks follow it (sleep=off: idle time is skipped), so a time delta in the guest is an
+# instruction count. BENCH_MODE=wall boots plain TCG, for the host's time.
 . "$(dirname "$0")/lib.sh"
 
 core=$1 job=$2
@@ -51,7 +56,7 @@ append="$kunit no5lvl console=ttyS0 printk.devkmsg=on
  init=$TOP/harness/guest/init
  DMABUF_RS_JOB=$job DMABUF_RS_CORE=$core DMABUF_RS_TOP=$TOP DMABUF_RS_OUT=$OUT
  DMABUF_RS_MODULES=$B/mod/lib/modules DMABUF_RS_KSELFTEST=$CACHE/build/kselftest
- DMABUF_RS_DEMO=$CACHE/build/demo DMABUF_RS_TESTMODS=${TESTMODS_DIR:-$CACHE/build/modules}
+ DMABUF_RS_DEMO=$CACHE/build/demo DMABUF_RS_TESTMODS=${TESTMODS_DIR:-$(testmods_dir)}
  ${KERNEL_CMDLINE:-}"
 
 stage "boot ($core, $job): QEMU TCG, console: $console"
@@ -62,10 +67,20 @@ stage "boot ($core, $job): QEMU TCG, console: $console"
 # $stall_s seconds without console output and reported as status 125. KUnit's slowest test
 # is silent for under three minutes; once the guest job runs, only the overall limit applies.
 stall_s=${BOOT_STALL:-360}
+smp=2
+qemu_extra=()
+if [ "$job" = bench ]; then
+	smp=1
+	case ${BENCH_MODE:-icount} in
+	icount) qemu_extra=(-icount shift=0,sleep=off) ;;
+	wall) ;;
+	*) die "BENCH_MODE must be icount or wall, not '$BENCH_MODE'" ;;
+	esac
+fi
 qemu_once() {
 	rm -f "$console"
 	in_root timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-		-machine pc -accel tcg -cpu max -smp 2 -m 5G \
+		-machine pc -accel tcg -cpu max -smp "$smp" -m 5G "${qemu_extra[@]}" \
 		-no-reboot -display none -monitor none -vga std -device virtio-gpu-pci \
 		-serial "file:$console" \
 		-kernel "$kernel" -append "$(echo $append)" \

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # build.sh CORE: build the kernel for one dma-buf core and install it into
-# $CACHE/build/CORE (bzImage, System.map, Module.symvers, config, modules under mod/).
+# $CACHE/build/CORE (bzImage, System.map, Module.symvers, config, modules under mod/); with
+# FLAVOUR=bench, make bench's kernel into $CACHE/build/bench-CORE, from its own tree.
 #
 # Both cores are built in one O= tree, $CACHE/build/kbuild: the configs differ only in the
 # core choice, so switching reconfigures and rebuilds just what depends on it, instead of a
@@ -13,7 +14,14 @@ core=$1
 check_core "$core"
 B=$(kbuild_tree)
 I=$(kbuild_dir "$core")
-FRAGMENTS="dmabuf.config dmabuf_debug.config dmabuf_sanitize.config dmabuf_faults.config dmabuf_core_$core.config"
+# Logs and messages name the flavour's kernel: "rust", or "bench-rust".
+name=$(flavour_prefix)$core
+case ${FLAVOUR:-} in
+# make bench: as a distribution builds its kernel, without the test kernels' debugging.
+bench) FRAGMENTS="dmabuf.config dmabuf_bench.config dmabuf_core_$core.config" ;;
+"") FRAGMENTS="dmabuf.config dmabuf_debug.config dmabuf_sanitize.config dmabuf_faults.config dmabuf_core_$core.config" ;;
+*) die "unknown FLAVOUR '$FLAVOUR' (bench, or unset for the test kernels)" ;;
+esac
 mkdir -p "$B"
 kmake() { in_root make -C "$KSRC" O="$B" LLVM="$LLVM" "$@"; }
 
@@ -48,25 +56,25 @@ allconfig() {
 }
 cfgid=$( (allconfig; cat "$KSRC/.dmabuf-rs-series") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$B/.config" ] || [ "$(cat "$B/.dmabuf-rs-config" 2>/dev/null)" != "$cfgid" ]; then
-	stage "kernel ($core): configuring allnoconfig + tinyconfig + $FRAGMENTS"
+	stage "kernel ($name): configuring allnoconfig + tinyconfig + $FRAGMENTS"
 	rm -f "$B/.dmabuf-rs-config"
 	allconfig >"$B/dmabuf-rs.allconfig"
-	run_logged "$LOGS/config-$core.log" kmake KCONFIG_ALLCONFIG="$B/dmabuf-rs.allconfig" allnoconfig
-	if ! check_config >"$LOGS/config-check-$core.log"; then
-		die "kernel ($core): config fragments not satisfied, see $LOGS/config-check-$core.log:
-$(sed 's/^/    /' "$LOGS/config-check-$core.log")"
+	run_logged "$LOGS/config-$name.log" kmake KCONFIG_ALLCONFIG="$B/dmabuf-rs.allconfig" allnoconfig
+	if ! check_config >"$LOGS/config-check-$name.log"; then
+		die "kernel ($name): config fragments not satisfied, see $LOGS/config-check-$name.log:
+$(sed 's/^/    /' "$LOGS/config-check-$name.log")"
 	fi
 	echo "$cfgid" >"$B/.dmabuf-rs-config"
 fi
 
-stage "kernel ($core): building bzImage and modules in $B (log: $LOGS/build-$core.log)"
-run_logged "$LOGS/build-$core.log" kmake -j"$JOBS" bzImage modules
+stage "kernel ($name): building bzImage and modules in $B (log: $LOGS/build-$name.log)"
+run_logged "$LOGS/build-$name.log" kmake -j"$JOBS" bzImage modules
 
 rm -rf "$I.tmp"
 mkdir -p "$I.tmp"
-run_logged "$LOGS/modules-install-$core.log" kmake INSTALL_MOD_PATH="$I.tmp/mod" INSTALL_MOD_STRIP=1 modules_install
+run_logged "$LOGS/modules-install-$name.log" kmake INSTALL_MOD_PATH="$I.tmp/mod" INSTALL_MOD_STRIP=1 modules_install
 cp "$B/arch/x86/boot/bzImage" "$B/System.map" "$B/Module.symvers" "$B/include/config/kernel.release" "$I.tmp/"
 cp "$B/.config" "$I.tmp/config"
 rm -rf "$I"
 mv "$I.tmp" "$I"
-note "kernel ($core): $(cat "$I/kernel.release") installed in $I"
+note "kernel ($name): $(cat "$I/kernel.release") installed in $I"

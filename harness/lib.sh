@@ -6,6 +6,7 @@
 #   $CACHE/src/linux     Linux 7.2 with the patch series applied and the overlay synced
 #   $CACHE/build/kbuild  the O= build tree (both cores, one after the other)
 #   $CACHE/build/<core>  the kernel and modules installed for each core (c, rust)
+#   $CACHE/build/bench-* the same for make bench's kernels (FLAVOUR=bench)
 #   $TOP/out             logs, guest output and results of the last runs
 
 set -o pipefail
@@ -63,9 +64,14 @@ in_root() {
 		"$TOP" "$CACHE" "$OUT" -- "$@"
 }
 
-# The one O= build tree both cores are built in, and where each core's kernel is installed.
-kbuild_tree() { echo "$CACHE/build/kbuild"; }
-kbuild_dir() { echo "$CACHE/build/$1"; }
+# The one O= build tree both cores are built in, where each core's kernel is installed, and
+# where the test modules built against it go. FLAVOUR=bench selects make bench's kernels
+# instead (built like a distribution kernel, kernel/configs/dmabuf_bench.config): a tree of
+# their own, so that neither flavour rebuilds the other.
+flavour_prefix() { echo "${FLAVOUR:+$FLAVOUR-}"; }
+kbuild_tree() { echo "$CACHE/build/$(flavour_prefix)kbuild"; }
+kbuild_dir() { echo "$CACHE/build/$(flavour_prefix)$1"; }
+testmods_dir() { echo "$CACHE/build/$(flavour_prefix)modules"; }
 
 # source_id: what the results of a run are of: the checkout's commit, plus a hash of its
 # uncommitted changes if there are any. The mutations (tests/mutations/) and the scripts that
@@ -83,6 +89,14 @@ source_id() {
 	else
 		echo "$head+$dirty"
 	fi
+}
+
+# The C compiler for guest programs: the build root's clang, the one LLVM names.
+host_cc() {
+	case "$LLVM" in
+	-*) echo "clang$LLVM" ;;
+	*) echo clang ;;
+	esac
 }
 
 check_core() {

@@ -98,6 +98,22 @@ stress)
 	stage "results"
 	collect "$OUT" --job stress --manifest "$TOP/tests/stress-manifest.toml" || exit 1
 	;;
+bench)
+	# Not part of make test: both cores built as a distribution builds its kernel, in a tree
+	# of their own, with the bench module and program; then harness/bench.sh boots them.
+	stage "make bench: the Rust core against the C core, operation by operation"
+	prepare
+	export FLAVOUR=bench
+	"$H/build.sh" c || exit 1
+	"$H/build.sh" rust || exit 1
+	"$H/test_modules.sh" rust || exit 1
+	run_logged "$LOGS/bench-headers.log" in_root make -C "$KSRC" O="$(kbuild_tree)" \
+		LLVM="$LLVM" headers
+	run_logged "$LOGS/bench-user-build.log" in_root "$(host_cc)" -O2 -static -Wall -Wextra \
+		-Werror -isystem "$(kbuild_tree)/usr/include" \
+		-o "$(testmods_dir)/bench/dmabuf_bench_user" "$TOP/tests/bench/dmabuf_bench_user.c"
+	"$H/bench.sh" || exit 1
+	;;
 compile-fail)
 	check_core "$CORE"
 	prepare

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # test_modules.sh CORE: build the out-of-tree C test modules of tests/ against the kernel tree
-# as last built (for CORE), into $CACHE/build/modules, where the guest loads them from.
+# as last built (for CORE), into $CACHE/build/modules, where the guest loads them from; with
+# FLAVOUR=bench, tests/bench against the bench tree, into $CACHE/build/bench-modules.
 #
 # tests/lock-misuse breaks the dma-buf locking convention on purpose; tests/faults fails the
 # allocations of the in-kernel paths; tests/stress runs importers concurrently against one
@@ -13,7 +14,7 @@
 core=$1
 check_core "$core"
 B=$(kbuild_tree)
-W=$CACHE/build/modules
+W=$(testmods_dir)
 [ -f "$B/Module.symvers" ] || die "no Module.symvers in $B: build the kernel first"
 rm -rf "$W"
 mkdir -p "$W"
@@ -30,6 +31,11 @@ module() {
 	fi
 	note "built $d/$2.ko"
 }
+if [ "${FLAVOUR:-}" = bench ]; then
+	stage "bench module: tests/bench against the $core bench kernel tree"
+	module bench dma_buf_bench
+	exit 0
+fi
 stage "test modules: tests/lock-misuse, faults and stress against the $core kernel tree"
 module lock-misuse dma_buf_lock_misuse
 module faults dma_buf_faults

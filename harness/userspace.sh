@@ -18,10 +18,6 @@ run_logged "$LOGS/kselftest-build.log" in_root make -C "$KSRC/tools/testing/self
 rm -rf "$CACHE/build/kselftest"
 mv "$CACHE/build/kselftest.tmp" "$CACHE/build/kselftest"
 
-case "$LLVM" in
--*) cc=clang$LLVM ;;
-*) cc=clang ;;
-esac
 mkdir -p "$CACHE/build/demo"
-run_logged "$LOGS/demo-build.log" in_root "$cc" -O2 -Wall -Wextra -Werror \
+run_logged "$LOGS/demo-build.log" in_root "$(host_cc)" -O2 -Wall -Wextra -Werror \
 	-isystem "$B/usr/include" -o "$CACHE/build/demo/dmabuf-demo" "$TOP/harness/demo/dmabuf-demo.c"

@@ -1,0 +1,20 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The bench job of `make bench`, run in the guest by init: tests/bench's module times each
+# in-kernel dma-buf operation as it loads, then its userspace program each system call on a
+# dma-buf (DMABUF_RS_BENCH_ITERS per batch); their figures go to
+# out/bench/CORE-MODE-RUN/{kernel,user}.txt for harness/bench_report.py (MODE: icount or
+# wall, how the host booted the guest).
+R=$DMABUF_RS_OUT/bench/$DMABUF_RS_CORE-${DMABUF_RS_BENCH_MODE:-icount}-${DMABUF_RS_BENCH_RUN:-1}
+mkdir -p "$R"
+. "$DMABUF_RS_TOP/harness/guest/lib.sh"
+
+step "bench module"
+insmod "$DMABUF_RS_TESTMODS/bench/dma_buf_bench.ko" iters="${DMABUF_RS_BENCH_ITERS:-2000}" ||
+	step "dma_buf_bench failed"
+dmesg | grep 'dma_buf_bench: ' >"$R/kernel.txt"
+modprobe vgem || step "modprobe vgem failed: the user bench leaves its vgem cases out"
+step "bench program"
+"$DMABUF_RS_TESTMODS/bench/dmabuf_bench_user" "${DMABUF_RS_BENCH_ITERS:-2000}" >"$R/user.txt" 2>&1
+echo "dma_buf_bench: user exit status $?" >>"$R/user.txt"
+step "done"
