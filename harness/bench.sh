@@ -25,8 +25,10 @@ for run in $(seq "${BENCH_BOOTS:-3}"); do
 		case $mode in
 		icount)
 			bench_boot c icount "$run" & c_boot=$!
-			bench_boot rust icount "$run" || exit 1
-			wait "$c_boot" || exit 1
+			booted=0
+			bench_boot rust icount "$run" || booted=1
+			wait "$c_boot" || booted=1
+			[ "$booted" = 0 ] || die "a bench boot failed (see above)"
 			;;
 		wall)
 			bench_boot c wall "$run" || exit 1

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The report of make bench: the Rust core against the C core, operation by operation.
 
-Reads out/bench/CORE-MODE-RUN/kernel.txt (tests/bench's lines, harness/guest/bench.sh), where
+Reads out/bench/CORE-MODE-RUN/{kernel,user}.txt (tests/bench's lines, harness/guest/bench.sh), where
 MODE is `icount` (QEMU -icount shift=0: 1/100 ns is 1/100 instruction) or `wall` (plain TCG:
 the host's time, emulation included). Per operation and core: the median over the boots of
 each boot's median batch, with the range across boots; the Rust/C ratio of the whole

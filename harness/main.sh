@@ -85,8 +85,8 @@ test)
 		die "the collector passed a broken run (see above)"
 	;;
 stress)
-	# Longer than make test, and not part of it: the fault sweeps, the KUnit stress cases for
-	# STRESS_SECONDS each and the fuzzer for FUZZ_OPS operations with each of four seeds, on
+	# Longer than make test, and not part of it: the fault sweeps, the KUnit stress cases and
+	# the storm scenarios for STRESS_SECONDS each and the fuzzer for FUZZ_OPS operations with each of four seeds, on
 	# both cores, collected against tests/stress-manifest.toml, with a table of figures.
 	stage "make stress: faults, stress and fuzz on both cores"
 	prepare

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared by the guest jobs that the host collects (test.sh, stress.sh): sourced with R set to
-# the folder the job's results go to.
+# Shared by the guest jobs that the host collects (test.sh, stress.sh, bench.sh): sourced with R
+# set to the folder the job's results go to.
 
 step() { echo "dmabuf-rs guest: $*"; }
 

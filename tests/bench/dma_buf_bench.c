@@ -373,15 +373,6 @@ static int op_invalidate(struct bench *b)
 	return 0;
 }
 
-/* What invalidate_mappings does with @n attachments, without the core. */
-static int floor_invalidate(struct bench *b, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		b->many[i]->importer_ops->invalidate_mappings(b->many[i]);
-	return 0;
-}
 
 static int samples[MAX_BATCHES];
 
@@ -469,11 +460,17 @@ static int measure_vmap(struct bench *b)
 	return ret;
 }
 
+/* The attachments measure_invalidate() has made so far. */
 static int invalidate_n;
 
-static int floor_invalidate_n(struct bench *b)
+/* What invalidate_mappings does with invalidate_n attachments, without the core. */
+static int floor_invalidate(struct bench *b)
 {
-	return floor_invalidate(b, invalidate_n);
+	int i;
+
+	for (i = 0; i < invalidate_n; i++)
+		b->many[i]->importer_ops->invalidate_mappings(b->many[i]);
+	return 0;
 }
 
 /* invalidate_mappings with 1, 4, 16, 64 and 256 dynamic attachments. */
@@ -501,7 +498,7 @@ static int measure_invalidate(struct bench *b)
 		snprintf(name, sizeof(name), "invalidate %d attachments", counts[i]);
 		ret = measure(b, name, op_invalidate, true);
 		snprintf(name, sizeof(name), "invalidate %d attachments floor", counts[i]);
-		ret = ret ?: measure(b, name, floor_invalidate_n, true);
+		ret = ret ?: measure(b, name, floor_invalidate, true);
 	}
 	for (k = 0; k < n; k++)
 		dma_buf_detach(b->buf, b->many[k]);
