@@ -36,6 +36,13 @@ use core::ptr::NonNull;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
 
+/// The flags a mutex keeps in the low bits of its owner word, below the owner's `task_struct`
+/// pointer (`MUTEX_FLAGS` of `kernel/locking/mutex.h`, a header private to the locking code).
+/// A KUnit case checks [`Resv::held_by_current`] against `mutex_get_owner()`, waiters and
+/// hand-off flags set.
+#[cfg(not(CONFIG_PREEMPT_RT))]
+const MUTEX_FLAGS: usize = 0x07;
+
 /// How the holder of a fence uses the buffer (`enum dma_resv_usage`).
 ///
 /// The usages are ordered: asking for the fences of one usage gives those of every lower usage
@@ -193,6 +200,7 @@ impl Resv {
     ///
     /// `ptr` points to an initialised `struct dma_resv` that stays initialised and in place for
     /// `'a` (for example the `resv` of a `struct dma_buf` the caller holds a reference to).
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::dma_resv) -> &'a Resv {
         // SAFETY: `Resv` is a transparent wrapper of `struct dma_resv`, which the caller
         // guarantees is initialised and valid for `'a`.
@@ -200,6 +208,7 @@ impl Resv {
     }
 
     /// Returns the raw `struct dma_resv`.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_resv {
         self.inner.get()
     }
@@ -210,6 +219,7 @@ impl Resv {
     /// reservation lock compiles. A task that already holds this lock (through a capability
     /// made where it should not have been) deadlocks, which lockdep reports as recursive
     /// locking; [`Resv::lock_interruptible`] fails instead.
+    #[inline]
     pub fn lock<'a>(&'a self, _unlocked: &'a mut Unlocked) -> ResvGuard<'a> {
         // SAFETY: The object is initialised (type invariant). Without a context the call cannot
         // fail.
@@ -235,6 +245,7 @@ impl Resv {
     }
 
     /// Locks the object if it is free.
+    #[inline]
     pub fn try_lock<'a>(&'a self, _unlocked: &'a mut Unlocked) -> Option<ResvGuard<'a>> {
         if !self.try_lock_raw() {
             return None;
@@ -243,6 +254,7 @@ impl Resv {
         Some(unsafe { self.assume_locked() })
     }
 
+    #[inline]
     fn try_lock_raw(&self) -> bool {
         // SAFETY: The object is initialised (type invariant).
         unsafe { bindings::dma_resv_trylock(self.as_raw()) }
@@ -266,6 +278,74 @@ impl Resv {
         Ok(())
     }
 
+    /// Runs `f` under the lock, for a Rust callback that C calls with the contract that the
+    /// caller holds it (an exporter's `pin`, `map_dma_buf`, `vmap` and their reverses, an
+    /// importer's `invalidate_mappings`).
+    ///
+    /// A C caller that breaks the dma-buf locking convention may get such a callback called
+    /// without the lock: the C core lets the call through after a lockdep warning, and the Rust
+    /// core does where another task holds the lock, as the C core would. The Rust callback
+    /// relies on the proof it is given (its guard reaches the fence list), so `f` never runs
+    /// unlocked: under the current task's lock if it holds it; else, with a warning, under the
+    /// lock taken with a trylock; else, if `wait` (a callback that cannot fail and would leave
+    /// state behind if skipped, such as an unmap), under the lock waited for; else not at all,
+    /// and the result is `None`. On PREEMPT_RT, where the owner cannot be read, the caller's
+    /// contract is trusted.
+    ///
+    /// `op` names the callback in the warning.
+    pub(crate) fn with_callers_lock<R>(
+        &self,
+        op: &str,
+        wait: bool,
+        f: impl FnOnce(&ResvGuard<'_>) -> R,
+    ) -> Option<R> {
+        #[cfg(not(CONFIG_PREEMPT_RT))]
+        {
+            if !self.held_by_current() {
+                return self.callback_without_lock(op, wait, f);
+            }
+        }
+        // SAFETY: The current task holds the lock (checked above), or, on PREEMPT_RT, its
+        // caller's contract says it does.
+        Some(unsafe { self.with_held(f) })
+    }
+
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    #[cold]
+    fn callback_without_lock<R>(
+        &self,
+        op: &str,
+        wait: bool,
+        f: impl FnOnce(&ResvGuard<'_>) -> R,
+    ) -> Option<R> {
+        // The current task does not hold this lock (the caller checked). It may hold others, so
+        // only the last resort below waits.
+        let mut unlocked = Unlocked::new();
+        let guard = if self.try_lock_raw() {
+            crate::pr_warn_once!(
+                "dma_resv: {}() called without the buffer's reservation lock: taken for the call\n",
+                op
+            );
+            // SAFETY: The lock was just taken by the current task.
+            unsafe { self.assume_locked() }
+        } else if wait {
+            crate::pr_warn_once!(
+                "dma_resv: {}() called without the buffer's reservation lock, which another \
+                 task holds: waited for\n",
+                op
+            );
+            self.lock(&mut unlocked)
+        } else {
+            crate::pr_warn_once!(
+                "dma_resv: {}() called without the buffer's reservation lock, which another \
+                 task holds: refused with EBUSY\n",
+                op
+            );
+            return None;
+        };
+        Some(f(&guard))
+    }
+
     /// [`Resv::held_by_current`] where the owner can be read; `false` on PREEMPT_RT, where only
     /// lockdep sees it.
     pub(crate) fn held_by_current_checked(&self) -> bool {
@@ -286,6 +366,7 @@ impl Resv {
     /// # Safety
     ///
     /// The current task holds the lock for the duration of the call.
+    #[inline]
     pub unsafe fn with_held<R>(&self, f: impl FnOnce(&ResvGuard<'_>) -> R) -> R {
         // SAFETY: The caller holds the lock; the guard is never dropped, so it stays theirs.
         let held = core::mem::ManuallyDrop::new(unsafe { self.assume_locked() });
@@ -301,21 +382,28 @@ impl Resv {
     /// Returns whether the current task holds the lock.
     ///
     /// Rust code proves that with a [`ResvGuard`]; this is for checking C callers at run time,
-    /// with or without lockdep.
-    ///
-    /// Not inline: `mutex_get_owner()` is not exported to modules, and the generic code of this
-    /// crate that modules instantiate (the drops of attachments and unlocked mappings) calls it.
+    /// with or without lockdep. It is the run-time lock rule of every locked dma-buf entry
+    /// point, so it is one atomic load and a compare, inline: what `mutex_get_owner()` (out of
+    /// line, and not exported to modules) computes.
     #[cfg(not(CONFIG_PREEMPT_RT))]
+    #[inline]
     pub fn held_by_current(&self) -> bool {
-        // SAFETY: The object is initialised (type invariant), so is the mutex under its
-        // ww_mutex; `mutex_get_owner()` only reads its owner word.
-        let owner = unsafe { bindings::mutex_get_owner(&raw mut (*self.as_raw()).lock.base) };
-        // SAFETY: There is always a current task.
-        let current = unsafe { bindings::get_current() };
-        owner == current.addr()
+        use crate::{
+            sync::atomic::{Atomic, Relaxed},
+            task::Task,
+        };
+
+        // SAFETY: The object is initialised (type invariant), so is the mutex of its ww_mutex,
+        // whose owner word is only ever accessed atomically.
+        let owner = unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).lock.base.owner.counter) };
+        // CAST: The owner word is a `task_struct` pointer (as an `atomic_long_t`, the size of a
+        // pointer) with flags in its low bits.
+        let owner = owner.load(Relaxed) as usize & !MUTEX_FLAGS;
+        owner == Task::current_raw().addr()
     }
 
     /// Warns (with lockdep) if the current task does not hold the lock.
+    #[inline]
     pub fn assert_held(&self) {
         // SAFETY: The object is initialised (type invariant).
         unsafe { bindings::dma_resv_assert_held(self.as_raw()) }
@@ -324,6 +412,7 @@ impl Resv {
     /// Tells lockdep that the caller may take the lock here (`might_lock()`), so that it learns
     /// the lock's ordering on paths that take it only sometimes, such as an exporter's CPU
     /// access callbacks. Nothing without lockdep.
+    #[inline]
     pub fn might_lock(&self) {
         // SAFETY: The object is initialised (type invariant).
         unsafe { bindings::dma_resv_might_lock(self.as_raw()) }
@@ -404,6 +493,7 @@ unsafe impl Lockable for Resv {
         Class::reservation()
     }
 
+    #[inline]
     unsafe fn assume_locked(&self) -> ResvGuard<'_> {
         // INVARIANT: The caller guarantees that the current task holds the lock.
         ResvGuard {
@@ -469,11 +559,13 @@ impl<'a> ResvGuard<'a> {
     ///
     /// The guard gives no `&Resv` out: through one, [`Resv::lock`] would be reachable while the
     /// lock is held, a deadlock.
+    #[inline]
     pub fn is_of(&self, resv: &Resv) -> bool {
         core::ptr::eq(self.resv, resv)
     }
 
     /// Returns the raw locked `struct dma_resv`.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_resv {
         self.resv.as_raw()
     }
@@ -536,6 +628,7 @@ impl<'a> ResvGuard<'a> {
 }
 
 impl Drop for ResvGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: The current task holds the lock (type invariant) and releases it only here.
         unsafe { bindings::dma_resv_unlock(self.resv.as_raw()) };

@@ -7,13 +7,16 @@ use macros::kunit_tests;
 #[kunit_tests(rust_dma_resv)]
 mod cases {
     use crate::{
+        bindings,
         dma_fence::SoftFence,
-        dma_resv::{Resv, Unlocked, Usage},
+        dma_resv::{Resv, Unlocked, Usage, MUTEX_FLAGS},
         prelude::*,
         sync::{
+            atomic::{Atomic, Relaxed},
             ww_mutex::{AcquireCtx, Class},
             Arc, Completion,
         },
+        task::Task,
         time::{delay::fsleep, Delta},
         workqueue,
     };
@@ -116,6 +119,157 @@ mod cases {
         let guard = resv.lock_interruptible(&mut unlocked)?;
         drop(guard);
         assert!(!resv.is_locked());
+        Ok(())
+    }
+
+    /// Whether the current task owns the lock of `resv`, as the locking code tells it.
+    fn owner_is_current(resv: &Resv) -> bool {
+        // SAFETY: `resv` is initialised, so is its mutex; the call only reads its owner word.
+        let owner = unsafe { bindings::mutex_get_owner(&raw mut (*resv.as_raw()).lock.base) };
+        owner == Task::current_raw().addr()
+    }
+
+    /// The flag bits of the owner word of the lock of `resv`.
+    fn owner_flags(resv: &Resv) -> usize {
+        // SAFETY: `resv` is initialised, so is its mutex, whose owner word is accessed
+        // atomically only.
+        let word = unsafe { Atomic::from_ptr(&raw mut (*resv.as_raw()).lock.base.owner.counter) };
+        // CAST: The owner word is a pointer with flags in its low bits.
+        word.load(Relaxed) as usize & MUTEX_FLAGS
+    }
+
+    #[pin_data]
+    struct Contended {
+        #[pin]
+        resv: Resv,
+        #[pin]
+        started: Completion,
+        /// What the waiter saw: 1 not held before its lock, 2 held once it had it (both
+        /// answers agreeing with `mutex_get_owner()`), 4 not held after its unlock.
+        waiter_saw: AtomicU32,
+        #[pin]
+        done: Completion,
+    }
+
+    /// `held_by_current()` reads the mutex's owner word inline, flags masked: it must give
+    /// what the locking code's `mutex_get_owner()` gives, unlocked, locked, locked with a
+    /// waiter (whose flag is then in the owner word) and for the waiter once it has the lock.
+    #[test]
+    fn held_by_current_agrees_with_the_locking_code() -> Result {
+        let mut unlocked = Unlocked::new();
+        let c = Arc::pin_init(
+            pin_init!(Contended {
+                resv <- Resv::new(),
+                started <- Completion::new(),
+                waiter_saw: AtomicU32::new(0),
+                done <- Completion::new(),
+            }),
+            GFP_KERNEL,
+        )?;
+        assert!(!c.resv.held_by_current() && !owner_is_current(&c.resv));
+        let guard = c.resv.lock(&mut unlocked);
+        assert!(c.resv.held_by_current() && owner_is_current(&c.resv));
+        let waiter = c.clone();
+        workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            // A work item holds no reservation lock.
+            let mut unlocked = Unlocked::new();
+            let mut saw = 0;
+            if !waiter.resv.held_by_current() && !owner_is_current(&waiter.resv) {
+                saw |= 1;
+            }
+            waiter.started.complete_all();
+            let guard = waiter.resv.lock(&mut unlocked);
+            if waiter.resv.held_by_current() && owner_is_current(&waiter.resv) {
+                saw |= 2;
+            }
+            drop(guard);
+            if !waiter.resv.held_by_current() && !owner_is_current(&waiter.resv) {
+                saw |= 4;
+            }
+            waiter.waiter_saw.store(saw, Ordering::Relaxed);
+            waiter.done.complete_all();
+        })?;
+        c.started.wait_for_completion();
+        // The waiter sets its flag once it queues on the lock: give it up to a second.
+        let mut flags = 0;
+        for _ in 0..1000 {
+            flags = owner_flags(&c.resv);
+            if flags != 0 {
+                break;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        let held = c.resv.held_by_current() && owner_is_current(&c.resv);
+        drop(guard);
+        c.done.wait_for_completion();
+        assert_ne!(flags, 0);
+        assert!(held);
+        assert_eq!(c.waiter_saw.load(Ordering::Relaxed), 7);
+        assert!(!c.resv.held_by_current() && !c.resv.is_locked());
+        Ok(())
+    }
+
+    #[pin_data]
+    struct Holder {
+        #[pin]
+        resv: Resv,
+        #[pin]
+        locked: Completion,
+        #[pin]
+        release: Completion,
+    }
+
+    /// A Rust callback that C calls with the contract "the caller holds the lock" never runs
+    /// unlocked: under the current task's lock; else under a trylock; else, held by another
+    /// task, refused, or, for a callback that must run, once the lock is free.
+    #[test]
+    fn a_callback_without_its_lock_never_runs_unlocked() -> Result {
+        let mut unlocked = Unlocked::new();
+        let h = Arc::pin_init(
+            pin_init!(Holder {
+                resv <- Resv::new(),
+                locked <- Completion::new(),
+                release <- Completion::new(),
+            }),
+            GFP_KERNEL,
+        )?;
+        let under_lock =
+            |held: &crate::dma_resv::ResvGuard<'_>| held.is_of(&h.resv) && h.resv.held_by_current();
+        {
+            let _guard = h.resv.lock(&mut unlocked);
+            assert_eq!(
+                h.resv.with_callers_lock("test", false, under_lock),
+                Some(true)
+            );
+            assert!(h.resv.held_by_current());
+        }
+        // Free: taken for the call, and released after it.
+        assert_eq!(
+            h.resv.with_callers_lock("test", false, under_lock),
+            Some(true)
+        );
+        assert!(!h.resv.is_locked());
+        // Held by another task.
+        let holder = h.clone();
+        workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            let mut unlocked = Unlocked::new();
+            let guard = holder.resv.lock(&mut unlocked);
+            holder.locked.complete_all();
+            holder.release.wait_for_completion();
+            // Let the waiter below queue on the lock first.
+            fsleep(Delta::from_millis(20));
+            drop(guard);
+        })?;
+        h.locked.wait_for_completion();
+        let mut ran = false;
+        let refused = h.resv.with_callers_lock("test", false, |_| ran = true);
+        assert!(refused.is_none() && !ran);
+        h.release.complete_all();
+        assert_eq!(
+            h.resv.with_callers_lock("test", true, under_lock),
+            Some(true)
+        );
+        assert!(!h.resv.is_locked());
         Ok(())
     }
 
