@@ -38,7 +38,8 @@ use crate::{
     bindings,
     dma::DataDirection,
     dma_resv::{Resv, ResvGuard, Unlocked},
-    error::{from_err_ptr, to_result},
+    error::from_err_ptr,
+    ffi::c_int,
     fs::file::FileDescriptorReservation,
     mm::virt::VmaNew,
     prelude::*,
@@ -54,6 +55,18 @@ mod vmap;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
+
+/// Returns the result of a dma-buf function that returns its exporter's `int`: zero is success
+/// and anything else a failure, as C callers test it (`if (ret)`). A positive value, from a
+/// buggy exporter, which the core passes on as it is, is `EINVAL`: it is not a success (the
+/// core has mapped, pinned or begun nothing for it).
+fn exporter_result(ret: c_int) -> Result {
+    match ret {
+        0 => Ok(()),
+        ..0 => Err(Error::from_errno(ret)),
+        _ => Err(EINVAL),
+    }
+}
 
 pub use attachment::{
     Attachment, Dynamic, Importer, Kind, LockedAttachment, Mapping, Static, UnlockedMapping,
@@ -98,6 +111,7 @@ impl DmaBuf {
     /// # Safety
     ///
     /// `ptr` points to an exported `struct dma_buf` whose file stays referenced for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::dma_buf) -> &'a DmaBuf {
         // SAFETY: `DmaBuf` is a transparent wrapper of `struct dma_buf`, valid for `'a` by the
         // caller's guarantee.
@@ -119,11 +133,13 @@ impl DmaBuf {
     }
 
     /// Returns the raw `struct dma_buf`.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_buf {
         self.0.get()
     }
 
     /// Returns the size of the buffer in bytes.
+    #[inline]
     pub fn size(&self) -> usize {
         // SAFETY: The buffer is exported (type invariant) and its size never changes.
         unsafe { (*self.as_raw()).size }
@@ -131,6 +147,7 @@ impl DmaBuf {
 
     /// Returns whether the exporter can pin, i.e. serves dynamic importers without pinning on
     /// map (`dma_buf_is_dynamic()`).
+    #[inline]
     pub fn is_dynamic(&self) -> bool {
         // SAFETY: The buffer is exported (type invariant); its ops never change.
         unsafe { (*(*self.as_raw()).ops).pin.is_some() }
@@ -140,6 +157,7 @@ impl DmaBuf {
     ///
     /// Importers lock it through [`Attachment::lock`], which keeps the unlocked operations out
     /// of reach; this is for exporters and for waiting on or testing the buffer's fences.
+    #[inline]
     pub fn resv(&self) -> &Resv {
         // SAFETY: An exported buffer always has a reservation object, which lives as long as
         // the buffer, so at least as long as `self` is borrowed.
@@ -216,7 +234,7 @@ impl DmaBuf {
         self.resv().refuse_if_held("dma_buf_mmap")?;
         // SAFETY: The buffer is exported and referenced (type invariant); `vma` is being set up,
         // so its file and page offset may be changed.
-        to_result(unsafe { bindings::dma_buf_mmap(self.as_raw(), vma.as_ptr(), pgoff) })
+        exporter_result(unsafe { bindings::dma_buf_mmap(self.as_raw(), vma.as_ptr(), pgoff) })
     }
 
     /// Prepares the buffer for access by the CPU in `dir` (`dma_buf_begin_cpu_access()`).
@@ -236,7 +254,7 @@ impl DmaBuf {
     ) -> Result<CpuAccess<'a>> {
         self.resv().refuse_if_held("dma_buf_begin_cpu_access")?;
         // SAFETY: The buffer is exported and referenced (type invariant).
-        to_result(unsafe { bindings::dma_buf_begin_cpu_access(self.as_raw(), dir.into()) })?;
+        exporter_result(unsafe { bindings::dma_buf_begin_cpu_access(self.as_raw(), dir.into()) })?;
         Ok(CpuAccess {
             buf: self,
             dir,
@@ -268,7 +286,9 @@ impl CpuAccess<'_> {
 
     fn end_raw(&self) -> Result {
         // SAFETY: The buffer is referenced for `'a` and the access was begun in `dir`.
-        to_result(unsafe { bindings::dma_buf_end_cpu_access(self.buf.as_raw(), self.dir.into()) })
+        exporter_result(unsafe {
+            bindings::dma_buf_end_cpu_access(self.buf.as_raw(), self.dir.into())
+        })
     }
 }
 

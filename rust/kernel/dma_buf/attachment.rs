@@ -4,14 +4,14 @@
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 
-use super::{DmaBuf, VMap};
+use super::{exporter_result, DmaBuf, VMap};
 use crate::{
     bindings,
     device::Device,
     dma::DataDirection,
     dma_fence::Fence,
     dma_resv::{ResvGuard, Unlocked, Usage},
-    error::{from_err_ptr, to_result},
+    error::from_err_ptr,
     prelude::*,
     scatterlist::SGTable,
     sync::{
@@ -82,11 +82,12 @@ impl<T: Importer> ImporterOps<T> {
         let importer = unsafe { &*(*attach).importer_priv.cast::<T>() };
         // SAFETY: The attachment's buffer is alive while it is attached.
         let buf = unsafe { DmaBuf::from_raw((*attach).dmabuf) };
-        // SAFETY: The caller holds the reservation lock.
-        unsafe {
-            buf.resv()
-                .with_held(|held| importer.invalidate_mappings(held))
-        };
+        // Under the caller's lock, which a C caller breaking the rule may not hold: the importer
+        // relies on its proof.
+        buf.resv()
+            .with_callers_lock("invalidate_mappings", true, |held| {
+                importer.invalidate_mappings(held)
+            });
     }
 }
 
@@ -487,11 +488,19 @@ impl<'a, T: Importer> LockedAttachment<'a, Dynamic<T>> {
     ///
     /// # Errors
     ///
-    /// The exporter's error, such as `EBUSY` or `ENOMEM`.
+    /// The exporter's error, such as `EBUSY` or `ENOMEM` (`EINVAL` for a positive value);
+    /// `EOVERFLOW` if the attachment holds `u32::MAX` pins already.
     pub fn pin(&self) -> Result {
+        let pins = self
+            .attach
+            .pins
+            .load(Relaxed)
+            .checked_add(1)
+            .ok_or(EOVERFLOW)?;
         // SAFETY: The attachment is dynamic and its buffer's lock is held.
-        to_result(unsafe { bindings::dma_buf_pin(self.attach.as_raw()) })?;
-        self.attach.pins.add(1, Relaxed);
+        exporter_result(unsafe { bindings::dma_buf_pin(self.attach.as_raw()) })?;
+        // The count changes only under the lock, held here: no read-modify-write needed.
+        self.attach.pins.store(pins, Relaxed);
         Ok(())
     }
 

@@ -44,6 +44,7 @@ impl ExportedAttachment<'_> {
     /// # Safety
     ///
     /// `raw` is a live attachment of an exported buffer for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(
         raw: NonNull<bindings::dma_buf_attachment>,
     ) -> ExportedAttachment<'a> {
@@ -55,11 +56,13 @@ impl ExportedAttachment<'_> {
     }
 
     /// Returns the raw `struct dma_buf_attachment`.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_buf_attachment {
         self.raw.as_ptr()
     }
 
     /// Returns the attached buffer.
+    #[inline]
     pub fn buffer(&self) -> &DmaBuf {
         // SAFETY: The attachment is valid (type invariant) and its buffer outlives it.
         unsafe { DmaBuf::from_raw((*self.raw.as_ptr()).dmabuf) }
@@ -73,6 +76,7 @@ impl ExportedAttachment<'_> {
     }
 
     /// Returns whether the importer is dynamic (it can be told of invalidations).
+    #[inline]
     pub fn is_dynamic(&self) -> bool {
         // SAFETY: The attachment is valid (type invariant).
         unsafe { !(*self.raw.as_ptr()).importer_ops.is_null() }
@@ -98,7 +102,12 @@ impl ExportedAttachment<'_> {
 /// the buffer, and it is dropped when the buffer is released. The callbacks that the core calls
 /// with the reservation lock held receive a `&ResvGuard` proving it; the others run unlocked and
 /// receive the [`Unlocked`] capability, to lock the reservation object if they need to (as
-/// DRM's detach does to unpin).
+/// DRM's detach does to unpin). The proof is checked: if a C importer that breaks the locking
+/// convention gets a locked callback called without the lock (the C core lets it through, and
+/// the Rust core does where another task holds the lock), the callback runs under the lock
+/// taken for it, or, if another task holds it, `pin`, `map_dma_buf` and `vmap` fail with
+/// `EBUSY` and the others wait for it.
+///
 /// `map_dma_buf` and `unmap_dma_buf` are required; `pin` and `unpin` go together, and make the
 /// exporter dynamic (it then serves dynamic importers without pinning on map).
 #[vtable]
@@ -269,17 +278,21 @@ impl<E: Exporter> Ops<E> {
         }
     }
 
-    /// Runs `f` with the proof that the caller holds the lock of `attach`'s buffer.
+    /// Runs `f` with the proof of the lock of `attach`'s buffer, which the core's contract
+    /// says the caller holds, and which a C caller breaking the rule may not: see
+    /// [`Resv::with_callers_lock`], which `op` and `wait` are for. `None` if `f` did not run.
     ///
     /// # Safety
     ///
-    /// `attach` is a live attachment whose buffer's reservation lock the caller holds.
+    /// `attach` is a live attachment.
     unsafe fn with_held<R>(
         attach: *mut bindings::dma_buf_attachment,
+        op: &str,
+        wait: bool,
         f: impl FnOnce(&ResvGuard<'_>) -> R,
-    ) -> R {
-        // SAFETY: The attachment's buffer is live and the caller holds its lock.
-        unsafe { Self::with_buf_held((*attach).dmabuf, f) }
+    ) -> Option<R> {
+        // SAFETY: The attachment is live (the caller's guarantee), and so is its buffer.
+        unsafe { Self::with_buf_held((*attach).dmabuf, op, wait, f) }
     }
 
     /// # Safety
@@ -322,8 +335,9 @@ impl<E: Exporter> Ops<E> {
         from_result(|| {
             // SAFETY: The core passes a live attachment of a buffer exported for `E`.
             let (e, a) = unsafe { Self::parts(attach) }.ok_or(EINVAL)?;
-            // SAFETY: The core calls `pin` with the reservation lock held.
-            unsafe { Self::with_held(attach, |held| e.pin(&a, held)) }?;
+            // SAFETY: The attachment is live.
+            unsafe { Self::with_held(attach, "pin", false, |held| e.pin(&a, held)) }
+                .unwrap_or(Err(EBUSY))?;
             Ok(0)
         })
     }
@@ -335,8 +349,8 @@ impl<E: Exporter> Ops<E> {
     unsafe extern "C" fn unpin(attach: *mut bindings::dma_buf_attachment) {
         // SAFETY: The core passes a live attachment of a buffer exported for `E`.
         if let Some((e, a)) = unsafe { Self::parts(attach) } {
-            // SAFETY: The core calls `unpin` with the reservation lock held.
-            unsafe { Self::with_held(attach, |held| e.unpin(&a, held)) };
+            // SAFETY: The attachment is live.
+            unsafe { Self::with_held(attach, "unpin", true, |held| e.unpin(&a, held)) };
         }
     }
 
@@ -352,8 +366,13 @@ impl<E: Exporter> Ops<E> {
             // SAFETY: The core passes a live attachment of a buffer exported for `E`.
             let (e, a) = unsafe { Self::parts(attach) }.ok_or(EINVAL)?;
             let dir = direction(dir)?;
-            // SAFETY: The core calls `map_dma_buf` with the reservation lock held.
-            let table = unsafe { Self::with_held(attach, |held| e.map_dma_buf(&a, dir, held)) }?;
+            // SAFETY: The attachment is live.
+            let table = unsafe {
+                Self::with_held(attach, "map_dma_buf", false, |held| {
+                    e.map_dma_buf(&a, dir, held)
+                })
+            }
+            .unwrap_or(Err(EBUSY))?;
             Ok::<_, Error>(SgTable::into_raw(table))
         })();
         match result {
@@ -378,8 +397,12 @@ impl<E: Exporter> Ops<E> {
             return;
         };
         let dir = direction(dir).unwrap_or(DataDirection::Bidirectional);
-        // SAFETY: The core calls `unmap_dma_buf` with the reservation lock held.
-        unsafe { Self::with_held(attach, |held| e.unmap_dma_buf(&a, table, dir, held)) };
+        // SAFETY: The attachment is live.
+        unsafe {
+            Self::with_held(attach, "unmap_dma_buf", true, |held| {
+                e.unmap_dma_buf(&a, table, dir, held)
+            })
+        };
     }
 
     /// # Safety
@@ -445,17 +468,21 @@ impl<E: Exporter> Ops<E> {
         })
     }
 
-    /// Runs `f` with the proof that the caller holds the lock of `buf`.
+    /// [`Ops::with_held`] for the lock of `buf`.
     ///
     /// # Safety
     ///
-    /// `buf` is live and the caller holds its reservation lock.
+    /// `buf` is live.
     unsafe fn with_buf_held<R>(
         buf: *mut bindings::dma_buf,
+        op: &str,
+        wait: bool,
         f: impl FnOnce(&ResvGuard<'_>) -> R,
-    ) -> R {
-        // SAFETY: The buffer is live and the caller holds its lock.
-        unsafe { DmaBuf::from_raw(buf).resv().with_held(f) }
+    ) -> Option<R> {
+        // SAFETY: The buffer is live (the caller's guarantee).
+        unsafe { DmaBuf::from_raw(buf) }
+            .resv()
+            .with_callers_lock(op, wait, f)
     }
 
     /// # Safety
@@ -466,8 +493,9 @@ impl<E: Exporter> Ops<E> {
         from_result(|| {
             // SAFETY: The core passes a live buffer exported for `E`.
             let e = unsafe { Self::exporter(buf) };
-            // SAFETY: The core calls `vmap` with the reservation lock held.
-            let vaddr = unsafe { Self::with_buf_held(buf, |held| e.vmap(held)) }?;
+            // SAFETY: The buffer is live.
+            let vaddr = unsafe { Self::with_buf_held(buf, "vmap", false, |held| e.vmap(held)) }
+                .unwrap_or(Err(EBUSY))?;
             // SAFETY: `map` is valid for writes; the mapping is system memory.
             unsafe {
                 (*map).__bindgen_anon_1.vaddr = vaddr.as_ptr().cast();
@@ -485,8 +513,8 @@ impl<E: Exporter> Ops<E> {
         // SAFETY: The core passes a live buffer exported for `E` and the map `vmap` filled in.
         let (e, vaddr) = unsafe { (Self::exporter(buf), (*map).__bindgen_anon_1.vaddr) };
         if let Some(vaddr) = NonNull::new(vaddr.cast::<u8>()) {
-            // SAFETY: The core calls `vunmap` with the reservation lock held.
-            unsafe { Self::with_buf_held(buf, |held| e.vunmap(vaddr, held)) };
+            // SAFETY: The buffer is live.
+            unsafe { Self::with_buf_held(buf, "vunmap", true, |held| e.vunmap(vaddr, held)) };
         }
     }
 }

@@ -496,7 +496,7 @@ mod cases {
 
         // Without one, the buffer gets its own.
         let (buf, calls) = new_buffer()?;
-        // SAFETY: As above.
+        // SAFETY: `buf` was exported with a `TestExporter` as its private data.
         let exporter = unsafe { &*(*buf.as_raw()).priv_.cast::<TestExporter>() };
         assert!(!core::ptr::eq(buf.resv(), &exporter.resv));
         release(buf, &calls);
@@ -1027,7 +1027,7 @@ mod cases {
         assert_eq!(mapped_bytes(mapping.sg_table())?, SIZE);
         drop(mapping);
         drop(attach);
-        // SAFETY: As above.
+        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
         unsafe { bindings::flush_delayed_fput() };
         assert_eq!(count(&calls.released), 1);
         assert_eq!(count(&calls.detach), 1);
@@ -1257,6 +1257,78 @@ mod cases {
         drop(attach);
         assert_eq!(count(&calls.detach), 1);
         release(buf, &calls);
+        Ok(())
+    }
+
+    /// An exporter in C terms whose `begin_cpu_access` and `end_cpu_access` return 1: a buggy one, whose positive results the core passes on as they are, as the C
+    /// core does. Its `map` and `unmap` are never called; it has no private data to free.
+    mod positive {
+        use crate::{bindings, ffi::c_int, prelude::*};
+
+        unsafe extern "C" fn map(
+            _attach: *mut bindings::dma_buf_attachment,
+            _dir: bindings::dma_data_direction,
+        ) -> *mut bindings::sg_table {
+            ENOMEM.to_ptr()
+        }
+
+        unsafe extern "C" fn unmap(
+            _attach: *mut bindings::dma_buf_attachment,
+            _table: *mut bindings::sg_table,
+            _dir: bindings::dma_data_direction,
+        ) {
+        }
+
+        unsafe extern "C" fn release(_buf: *mut bindings::dma_buf) {}
+
+        unsafe extern "C" fn cpu_access(
+            _buf: *mut bindings::dma_buf,
+            _dir: bindings::dma_data_direction,
+        ) -> c_int {
+            1
+        }
+
+        pub(super) static OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
+            map_dma_buf: Some(map),
+            unmap_dma_buf: Some(unmap),
+            release: Some(release),
+            begin_cpu_access: Some(cpu_access),
+            end_cpu_access: Some(cpu_access),
+            // SAFETY: All-zero is a valid table: every other callback unset.
+            ..unsafe { core::mem::zeroed() }
+        };
+    }
+
+    /// A positive result of an exporter is a failure in the Rust API, as C callers take it
+    /// (`if (ret)`): no CPU access to end. (A positive `vmap`, which would otherwise give a
+    /// `VMap` without an address, is refused the same way, but both cores warn about it with a
+    /// `WARNING`, which only the lock-misuse suite may print.)
+    #[test]
+    fn an_exporter_s_positive_result_is_an_error() -> Result {
+        let unlocked = Unlocked::new();
+        static PRIV: u8 = 0;
+        let info = bindings::dma_buf_export_info {
+            exp_name: c"rust-test-positive".as_char_ptr(),
+            owner: core::ptr::null_mut(),
+            ops: &positive::OPS,
+            size: PAGE_SIZE,
+            // CAST: A small flag.
+            flags: bindings::O_RDWR as i32,
+            resv: core::ptr::null_mut(),
+            priv_: (&raw const PRIV).cast_mut().cast(),
+        };
+        // SAFETY: `info` is complete; its operations and private data are static.
+        let raw = crate::error::from_err_ptr(unsafe { bindings::dma_buf_export(&info) })?;
+        let raw = NonNull::new(raw).ok_or(ENOMEM)?;
+        // SAFETY: `dma_buf_export()` returned a buffer with one reference, which the `ARef`
+        // takes over.
+        let buf: ARef<DmaBuf> = unsafe { ARef::from_raw(raw.cast()) };
+        let access = buf.begin_cpu_access(DataDirection::ToDevice, &unlocked);
+        assert!(matches!(access, Err(e) if e == EINVAL));
+        drop(access);
+        drop(buf);
+        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
+        unsafe { bindings::flush_delayed_fput() };
         Ok(())
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 
+use super::exporter_result;
 use super::DmaBuf;
-use crate::{bindings, dma_resv::Unlocked, error::to_result, prelude::*};
+use crate::{bindings, dma_resv::Unlocked, prelude::*};
 use core::{marker::PhantomData, ops::Deref};
 
 /// The kernel address of a vmapped buffer, with bounds-checked accessors; both [`VMap`] and
@@ -33,6 +34,10 @@ impl Vaddr {
         }
         // SAFETY: The map is in system memory, so `vaddr` is the active field.
         let base = unsafe { self.map.__bindgen_anon_1.vaddr }.cast::<u8>();
+        if base.is_null() {
+            // An exporter that reported success without an address.
+            return Err(EFAULT);
+        }
         Ok(base.wrapping_add(offset))
     }
 
@@ -41,7 +46,7 @@ impl Vaddr {
     /// # Errors
     ///
     /// `EINVAL` or `EOVERFLOW` if the range is not inside the buffer, `EOPNOTSUPP` for I/O
-    /// memory.
+    /// memory, `EFAULT` if the exporter gave no address.
     pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result {
         let src = self.range(offset, dst.len())?;
         // SAFETY: `src` is valid for `dst.len()` bytes of the mapped buffer (checked by
@@ -78,7 +83,7 @@ impl<'l> VMap<'l> {
     pub(super) unsafe fn new(buf: &'l DmaBuf) -> Result<Self> {
         let mut map = bindings::iosys_map::default();
         // SAFETY: `buf` is referenced and its lock is held (the caller's guarantee).
-        to_result(unsafe { bindings::dma_buf_vmap(buf.as_raw(), &mut map) })?;
+        exporter_result(unsafe { bindings::dma_buf_vmap(buf.as_raw(), &mut map) })?;
         Ok(Self {
             buf,
             vaddr: Vaddr {
@@ -127,7 +132,7 @@ impl DmaBuf {
         self.resv().refuse_if_held("dma_buf_vmap_unlocked")?;
         let mut map = bindings::iosys_map::default();
         // SAFETY: The buffer is referenced; the lock is taken by the call.
-        to_result(unsafe { bindings::dma_buf_vmap_unlocked(self.as_raw(), &mut map) })?;
+        exporter_result(unsafe { bindings::dma_buf_vmap_unlocked(self.as_raw(), &mut map) })?;
         Ok(VMapUnlocked {
             buf: self,
             vaddr: Vaddr {
