@@ -142,6 +142,24 @@ impl Fence {
         }
     }
 
+    /// Calls `f` with each fence inside this one, in the order of [`Fence::unwrapped`], but
+    /// borrowed for the call rather than with a reference of its own each, as
+    /// `dma_fence_unwrap_for_each()` gives them: the walk holds the chain link it is on, which
+    /// keeps the fence alive until the walk moves on, after `f` returns.
+    pub fn for_each_unwrapped(&self, mut f: impl FnMut(&Fence)) {
+        let mut cursor = bindings::dma_fence_unwrap::default();
+        // SAFETY: `self` is referenced for the call and `cursor` is valid for writes.
+        let mut fence = unsafe { bindings::dma_fence_unwrap_first(self.as_raw(), &mut cursor) };
+        while !fence.is_null() {
+            // SAFETY: The walk returned `fence`, which its current chain link (or `self`, for
+            // an array or a single fence) references until the walk moves on below.
+            f(unsafe { Fence::from_raw(fence) });
+            // SAFETY: `cursor` was set up by `dma_fence_unwrap_first()` and the walk has not
+            // ended (the last call returned a fence); at its end it drops its chain link.
+            fence = unsafe { bindings::dma_fence_unwrap_next(&mut cursor) };
+        }
+    }
+
     /// Returns the always-signaled stub fence (`dma_fence_get_stub()`).
     pub fn stub() -> ARef<Fence> {
         // SAFETY: `dma_fence_get_stub()` returns the initialised stub fence with a new reference,

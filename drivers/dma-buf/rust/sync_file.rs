@@ -113,17 +113,21 @@ pub(crate) fn import(buf: &DmaBuf, user: UserPtr) -> Result {
         Usage::Read
     };
 
-    let count = fence.unwrapped().count();
+    let mut count = 0u32;
+    fence.for_each_unwrapped(|_| count = count.saturating_add(1));
     if count == 0 {
         return Ok(());
     }
     // An ioctl: its task holds no reservation lock.
     let mut unlocked = Unlocked::new();
     let mut held = buf.resv().lock(&mut unlocked);
-    held.reserve_fences(u32::try_from(count).map_err(|_| ENOMEM)?)?;
-    for f in fence.unwrapped() {
-        // Room was made for all of them above.
-        held.add_fence(&f, usage)?;
-    }
-    Ok(())
+    held.reserve_fences(count)?;
+    let mut added = Ok(());
+    fence.for_each_unwrapped(|f| {
+        // Room was made for all of them above, so this does not fail.
+        if added.is_ok() {
+            added = held.add_fence(f, usage);
+        }
+    });
+    added
 }
