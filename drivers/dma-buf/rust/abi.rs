@@ -16,7 +16,7 @@ use crate::{
 use kernel::{
     bindings,
     dma_buf::DmaBuf,
-    dma_resv::{ResvGuard, Unlocked},
+    dma_resv::ResvGuard,
     ffi::{c_int, c_ulong, c_void},
     mm::virt::VmaNew,
     prelude::*,
@@ -315,11 +315,9 @@ pub unsafe extern "C" fn dma_buf_pin(attach: *mut bindings::dma_buf_attachment) 
     static ENTRY: Entry = entry!(dma_buf_pin);
     // SAFETY: C callers pass a live attachment.
     match unsafe { ENTRY.attachment(attach) } {
-        Ok(attachment) => ret_to_int(
-            ENTRY
-                .locked(attachment.buffer().resv(), &mut Unlocked::new())
-                .run(|held| attach::pin(&attachment, held)),
-        ),
+        Ok(attachment) => ENTRY.run_locked(attachment.buffer().resv(), |held| {
+            attach::pin(&attachment, held)
+        }),
         Err(e) => e.to_errno(),
     }
 }
@@ -334,9 +332,9 @@ pub unsafe extern "C" fn dma_buf_unpin(attach: *mut bindings::dma_buf_attachment
     static ENTRY: Entry = entry!(dma_buf_unpin);
     // SAFETY: C callers pass a live attachment.
     if let Ok(attachment) = unsafe { ENTRY.attachment(attach) } {
-        ENTRY
-            .locked(attachment.buffer().resv(), &mut Unlocked::new())
-            .run(|held| attach::unpin(&attachment, held));
+        ENTRY.run_locked(attachment.buffer().resv(), |held| {
+            attach::unpin(&attachment, held)
+        });
     }
 }
 
@@ -355,9 +353,9 @@ pub unsafe extern "C" fn dma_buf_map_attachment(
     to_ptr((|| {
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
-        ENTRY
-            .locked(attachment.buffer().resv(), &mut Unlocked::new())
-            .run(|held| map::map(&attachment, direction, held))
+        ENTRY.run_locked(attachment.buffer().resv(), |held| {
+            map::map(&attachment, direction, held)
+        })
     })())
 }
 
@@ -400,12 +398,10 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment(
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
         let table = ENTRY.valid(sg_table)?;
-        ENTRY
-            .locked(attachment.buffer().resv(), &mut Unlocked::new())
-            .run(|held| {
-                // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
-                unsafe { map::unmap(&attachment, table, direction, held) }
-            });
+        ENTRY.run_locked(attachment.buffer().resv(), |held| {
+            // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
+            unsafe { map::unmap(&attachment, table, direction, held) }
+        });
         Ok(())
     })();
 }
@@ -459,9 +455,7 @@ pub unsafe extern "C" fn dma_buf_invalidate_mappings(dmabuf: *mut bindings::dma_
     static ENTRY: Entry = entry!(dma_buf_invalidate_mappings);
     // SAFETY: C callers pass a referenced buffer.
     if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
-        ENTRY
-            .locked(buf.resv(), &mut Unlocked::new())
-            .run(|held| attach::invalidate_mappings(buf, held));
+        ENTRY.run_locked(buf.resv(), |held| attach::invalidate_mappings(buf, held));
     }
 }
 
@@ -602,9 +596,7 @@ unsafe fn vmap_entry(
     let mapped = if unlocked {
         entry.lock_for(buf.resv(), |held| vmap::vmap(buf, held))
     } else {
-        entry
-            .locked(buf.resv(), &mut Unlocked::new())
-            .run(|held| vmap::vmap(buf, held))
+        entry.run_locked(buf.resv(), |held| vmap::vmap(buf, held))
     };
     match mapped {
         Ok(mapped) => {
@@ -670,7 +662,7 @@ unsafe fn vunmap_entry(
         let done = if unlocked {
             entry.lock_for(buf.resv(), vunmap)
         } else {
-            entry.locked(buf.resv(), &mut Unlocked::new()).run(vunmap)
+            entry.run_locked(buf.resv(), vunmap)
         };
         done.map_err(|_| entry.bad_arg(c"with a map that is not the buffer's"))
     })();

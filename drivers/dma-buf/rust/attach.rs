@@ -5,7 +5,7 @@
 //! A buffer's attachments are on its `attachments` list, which its reservation lock protects.
 
 use crate::{
-    ops::{self, ExporterOps, Ret},
+    ops::{self, ExporterOps},
     trace::trace,
 };
 use core::ptr::NonNull;
@@ -14,7 +14,7 @@ use kernel::{
     device::Device,
     dma_buf::{DmaBuf, ExportedAttachment},
     dma_resv::{ResvGuard, Unlocked},
-    ffi::c_void,
+    ffi::{c_int, c_void},
     prelude::*,
     sync::aref::ARef,
     workqueue::{self, impl_has_work, new_work, Work, WorkItem},
@@ -188,17 +188,15 @@ fn attachments(buf: &DmaBuf) -> *mut bindings::list_head {
     unsafe { &raw mut (*buf.as_raw()).attachments }
 }
 
-/// Pins the buffer for `attach` (`dma_buf_pin()`), locked.
-///
-/// # Errors
-///
-/// The exporter's nonzero result, as it is.
-pub(crate) fn pin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Ret {
+/// Pins the buffer for `attach` (`dma_buf_pin()`), locked: 0, or the exporter's nonzero
+/// result as it is (`-EINVAL` for a buffer without operations).
+pub(crate) fn pin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> c_int {
     // As the C core: only dynamic importers pin; warn, but let the exporter decide.
     kernel::warn_on!(!attach.is_dynamic());
-    ExporterOps::of(attach.buffer())
-        .ok_or(EINVAL.to_errno())?
-        .pin(attach, held)
+    match ExporterOps::of(attach.buffer()) {
+        Some(ops) => ops.pin(attach, held),
+        None => EINVAL.to_errno(),
+    }
 }
 
 /// Releases a pin of `attach` (`dma_buf_unpin()`), locked.

@@ -34,7 +34,8 @@ pub(crate) fn map(
     let ops = ExporterOps::of(attach.buffer()).ok_or(EINVAL)?;
     let pinned = pin_on_map(&ops, attach);
     if pinned {
-        if let Err(e) = ops.pin(attach, held) {
+        let e = ops.pin(attach, held);
+        if e != 0 {
             // An exporter must not make a buffer inaccessible while attachments that
             // prevent it exist.
             if e == EBUSY.to_errno() {

@@ -112,13 +112,14 @@ impl<'a> ExporterOps<'a> {
         }
     }
 
-    /// `pin` (locked); succeeds if the exporter cannot pin.
-    pub(crate) fn pin(&self, attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) -> Ret {
+    /// `pin` (locked): its `int` as it is, which `dma_buf_pin()` returns as it is; 0 if the
+    /// exporter cannot pin.
+    pub(crate) fn pin(&self, attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) -> c_int {
         debug_check_held(self.buf, _held);
         match self.ops.pin {
             // SAFETY: `attach` is an attachment of the buffer, whose lock is held (`_held`).
-            Some(f) => ret(unsafe { f(attach.as_raw()) }),
-            None => Ok(()),
+            Some(f) => unsafe { f(attach.as_raw()) },
+            None => 0,
         }
     }
 

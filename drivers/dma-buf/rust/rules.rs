@@ -73,36 +73,6 @@ macro_rules! entry {
 }
 pub(crate) use entry;
 
-/// How a function that needs the reservation lock runs for its C caller.
-pub(crate) enum Locked<'a> {
-    /// The caller holds the lock, as the convention requires.
-    ByCaller(&'a Resv),
-    /// The caller does not; the core took it for the call.
-    ByCore(ResvGuard<'a>),
-    /// The caller does not and another task holds it: the call runs without the lock, as the
-    /// C core runs it.
-    Contended(&'a Resv),
-}
-
-impl Locked<'_> {
-    /// Runs `f` with the proof of the lock the call runs under.
-    pub(crate) fn run<R>(self, f: impl FnOnce(&ResvGuard<'_>) -> R) -> R {
-        match self {
-            // SAFETY: The current task holds the lock (checked by `Entry::locked`) for the
-            // call.
-            Self::ByCaller(resv) => unsafe { resv.with_held(f) },
-            Self::ByCore(guard) => f(&guard),
-            // SAFETY: Not held: this is the C core's behaviour for a caller that breaks the
-            // rule while another task holds the lock, kept so that such a caller is not worse
-            // off than with it. The state `f` reaches through the proof is the buffer's C
-            // fields (its attachment list, mapping count and kernel mapping), which the C core
-            // reaches without the lock in the same call; blocking on the lock instead could
-            // deadlock a caller that holds a lock the holder wants (etnaviv's object lock).
-            Self::Contended(resv) => unsafe { resv.with_held(f) },
-        }
-    }
-}
-
 impl Entry {
     /// An entry point called `name` in C, whose code is `func`.
     pub(crate) const fn new(name: &'static CStr, func: *const c_void) -> Self {
@@ -170,11 +140,13 @@ impl Entry {
     }
 
     /// Returns `ptr` if it is neither null nor an error pointer.
+    #[inline(always)]
     pub(crate) fn valid<T>(&self, ptr: *mut T) -> Result<NonNull<T>> {
         if is_err_or_null(ptr) {
             return Err(self.bad_arg(c"with a NULL or error pointer"));
         }
-        NonNull::new(ptr).ok_or(EINVAL)
+        // SAFETY: Not null (checked above).
+        Ok(unsafe { NonNull::new_unchecked(ptr) })
     }
 
     /// Returns the buffer `ptr` points to, if it is a pointer to an exported buffer.
@@ -215,37 +187,47 @@ impl Entry {
         Ok(unsafe { ExportedAttachment::from_raw(ptr) })
     }
 
-    /// Returns how a function that needs `resv` held runs: under the caller's lock as the
-    /// convention requires, or else (with a warning) under the lock the core takes with a
-    /// trylock, or without it if another task holds it, as the C core runs it.
+    /// Runs `f`, which needs `resv` held, for a C caller: under the caller's lock as the
+    /// convention requires; or else, with a warning, under the lock the core takes with a
+    /// trylock; or without it if another task holds it, as the C core runs it.
     ///
-    /// `unlocked` is the capability for a lock the core takes itself: the entry point makes it,
-    /// since its caller holds no lock of this buffer if it does not hold `resv`.
-    pub(crate) fn locked<'a>(&self, resv: &'a Resv, unlocked: &'a mut Unlocked) -> Locked<'a> {
+    /// The convention's case is inline, a load and a compare before `f`
+    /// ([`Resv::held_by_current`]); the others are out of line.
+    #[inline(always)]
+    pub(crate) fn run_locked<R>(&self, resv: &Resv, f: impl FnOnce(&ResvGuard<'_>) -> R) -> R {
         if resv.held_by_current() {
-            return Locked::ByCaller(resv);
+            // SAFETY: The current task holds the lock (just checked) for the call.
+            return unsafe { resv.with_held(f) };
         }
-        self.broke_locked(resv, unlocked)
+        self.broke_locked(resv, f)
     }
 
     #[cold]
-    fn broke_locked<'a>(&self, resv: &'a Resv, unlocked: &'a mut Unlocked) -> Locked<'a> {
+    #[inline(never)]
+    fn broke_locked<R>(&self, resv: &Resv, f: impl FnOnce(&ResvGuard<'_>) -> R) -> R {
         const RULE: &CStr = c"without the buffer's reservation lock, which the dma-buf locking \
                               convention requires";
-        match resv.try_lock(unlocked) {
-            Some(guard) => {
-                self.warn(Kind::Lock, RULE, c"taken for the call");
-                Locked::ByCore(guard)
-            }
-            None => {
-                self.warn(
-                    Kind::Lock,
-                    RULE,
-                    c"another task holds it: run without it, as the C core runs it",
-                );
-                Locked::Contended(resv)
-            }
+        // The caller does not hold this buffer's lock (`run_locked` checked), so it holds no
+        // lock of this buffer: the core's own capability, for the trylock.
+        let mut unlocked = Unlocked::new();
+        if let Some(guard) = resv.try_lock(&mut unlocked) {
+            self.warn(Kind::Lock, RULE, c"taken for the call");
+            return f(&guard);
         }
+        self.warn(
+            Kind::Lock,
+            RULE,
+            c"another task holds it: run without it, as the C core runs it",
+        );
+        // SAFETY: Not held: this is the C core's behaviour for a caller that breaks the rule
+        // while another task holds the lock, kept so that such a caller is not worse off than
+        // with it. The state `f` reaches through the proof is the buffer's C fields (its
+        // attachment list, mapping count and kernel mapping), which the C core reaches without
+        // the lock in the same call; blocking on the lock instead could deadlock a caller that
+        // holds a lock the holder wants (etnaviv's object lock). Callbacks written in Rust,
+        // which would reach more through the proof, check it themselves
+        // (`kernel::dma_resv::Resv::with_callers_lock`) and never run unlocked.
+        unsafe { resv.with_held(f) }
     }
 
     /// Returns whether the caller holds `resv`, against the convention, warning if it does:
@@ -282,9 +264,11 @@ impl Entry {
     }
 }
 
-/// Returns whether `ptr` is null or an error pointer (`IS_ERR_OR_NULL()`).
+/// Returns whether `ptr` is null or an error pointer (`IS_ERR_OR_NULL()`), in one compare: null
+/// wraps around to the top, next to the error pointers.
+#[inline(always)]
 pub(crate) fn is_err_or_null<T>(ptr: *const T) -> bool {
-    ptr.is_null() || ptr.addr() > usize::MAX - MAX_ERRNO
+    ptr.addr().wrapping_sub(1) >= usize::MAX - MAX_ERRNO
 }
 
 /// Returns whether `n` is 10, 100, 1000, ...
