@@ -117,12 +117,12 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
             );
             // SAFETY: The buffer is exported; its exporter's name is null or a static string.
             let exp_name = unsafe { (*raw).exp_name };
-            // SAFETY: As above.
+            // SAFETY: Not null (checked), so a static NUL-terminated string (the line above).
             let exp_name = (!exp_name.is_null()).then(|| unsafe { CStr::from_char_ptr(exp_name) });
             // SAFETY: `m` is being written by this call.
             unsafe { crate::file::print_c_str(m, exp_name) };
             seq_print!(seq, "\t{:08}\t", ino);
-            // SAFETY: As above.
+            // SAFETY: `m` is being written by this call.
             unsafe { crate::file::print_c_str(m, Some(name.unwrap_or(c"<none>"))) };
             seq_print!(seq, "\n");
         };
@@ -135,7 +135,8 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
         let mut attached = 0u32;
         // SAFETY: The attachment list changes only with the lock held, which `held` is.
         let head = unsafe { &raw mut (*raw).attachments };
-        // SAFETY: As above; every node but the head is an attachment's `node`.
+        // SAFETY: The list is locked (`held`), so its head's `next` is a live node: the head
+        // itself or an attachment's `node`.
         let mut node = unsafe { (*head).next };
         while !core::ptr::eq(node, head) {
             // SAFETY: The node is an attachment's, on the list while the lock is held

@@ -150,7 +150,8 @@ pub(crate) unsafe fn release(buf: *mut bindings::dma_buf) {
         // SAFETY: The exporter's release, once, for its buffer.
         unsafe { release(buf) };
     }
-    // SAFETY: As above.
+    // SAFETY: The buffer is still allocated (it is freed below) and no one else uses it any
+    // more: its last reference and its release are gone.
     let (resv, attachments, owner, name) = unsafe {
         (
             (*buf).resv,

@@ -64,7 +64,7 @@ unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::
     if !core::ptr::eq(unsafe { (*file).f_op }, &DMA_BUF_FOPS.0) {
         return EINVAL.to_errno();
     }
-    // SAFETY: As above; a dma-buf file's private data is its buffer, or null if the export
+    // SAFETY: `file` is valid for the call, and a dma-buf file (checked above): its private data is its buffer, or null if the export
     // failed after making the file.
     let buf = unsafe { (*file).private_data }.cast::<bindings::dma_buf>();
     if !buf.is_null() {
@@ -175,7 +175,7 @@ unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings
     seq_print!(seq, "exp_name:\t");
     // SAFETY: The buffer is exported; its exporter's name is null or a static string.
     let exp_name = unsafe { (*buf.as_raw()).exp_name };
-    // SAFETY: As above.
+    // SAFETY: Not null (checked), so a static NUL-terminated string (the line above).
     let exp_name = (!exp_name.is_null()).then(|| unsafe { CStr::from_char_ptr(exp_name) });
     // SAFETY: `m` is being written by this call.
     unsafe { print_c_str(m, exp_name) };

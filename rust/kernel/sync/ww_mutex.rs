@@ -165,6 +165,9 @@ impl Class {
 /// - [`Lockable::as_raw`] returns a pointer to an initialised `struct ww_mutex` that is not moved
 ///   or freed while `self` is borrowed, and always the same pointer for the same `self`;
 /// - [`Lockable::class`] returns the class that mutex was initialised with;
+/// - [`Lockable::Kind`] is [`Reservation`] if the mutex is the lock of a reservation object
+///   (`struct dma_resv`), which only a transaction that borrows the
+///   [`Unlocked`](crate::dma_resv::Unlocked) capability may lock;
 /// - the guard made by [`Lockable::assume_locked`] unlocks that mutex exactly once, when it is
 ///   dropped, and is not `Send` (a mutex must be unlocked by the task that locked it).
 pub unsafe trait Lockable {

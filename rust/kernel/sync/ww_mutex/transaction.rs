@@ -277,7 +277,8 @@ impl AcquireCtx<Acquiring> {
                 // `tx`), `ctx` holds no lock, and `lock` is the one `ctx` last got `EDEADLK` for.
                 unsafe { bindings::ww_mutex_lock_slow_interruptible(lock, ctx) }
             } else {
-                // SAFETY: As above.
+                // SAFETY: As for the interruptible form: `lock` is initialised and borrowed for
+                // `'a`, `ctx` holds no lock and last got `EDEADLK` for `lock`.
                 unsafe { bindings::ww_mutex_lock_slow(lock, ctx) };
                 0
             };
