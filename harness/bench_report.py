@@ -25,14 +25,17 @@ FIGURE = re.compile(r"dma_buf_bench: (.+?): (\d+) min (\d+) max (\d+) \(")
 CALIBRATION = re.compile(r"dma_buf_bench: calibration: (\d+) instructions in (\d+) ns")
 DONE = re.compile(r"dma_buf_bench: done: (-?\d+)")
 USER_EXIT = re.compile(r"dma_buf_bench: user exit status (\d+)")
+MEMORY = re.compile(r"dma_buf_bench: memory: (\w+): (\d+) bytes \((.*)\)")
 RUN_DIR = re.compile(r"^(c|rust)-(icount|wall)-(\d+)$")
 CORES = ("c", "rust")
 
 
 def load(bench):
-    """{mode: {core: [ {op: value} per boot ]}}, calibrations, problems."""
+    """{mode: {core: [ {op: value} per boot ]}}, calibrations, {core: {object: (bytes,
+    what)}}, problems."""
     runs = defaultdict(lambda: defaultdict(list))
     calibrations, problems = [], []
+    memory = defaultdict(dict)
     for d in sorted(p for p in bench.iterdir() if p.is_dir()):
         m = RUN_DIR.match(d.name)
         if not m:
@@ -47,6 +50,8 @@ def load(bench):
             elif cm := CALIBRATION.search(line):
                 if mode == "icount":
                     calibrations.append((d.name, int(cm.group(1)), int(cm.group(2))))
+            elif mm := MEMORY.search(line):
+                memory[core][mm.group(1)] = (int(mm.group(2)), mm.group(3))
             elif dm := DONE.search(line):
                 done = int(dm.group(1))
             elif um := USER_EXIT.search(line):
@@ -58,7 +63,7 @@ def load(bench):
             problems.append(f"{d.name}: the bench program "
                             + ("did not run" if user_exit is None else f"exited with {user_exit}"))
         runs[mode][core].append(figures)
-    return runs, calibrations, problems
+    return runs, calibrations, memory, problems
 
 
 def floor_of(op, ops):
@@ -122,7 +127,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bench", type=Path, help="out/bench")
     args = ap.parse_args()
-    runs, calibrations, problems = load(args.bench)
+    runs, calibrations, memory, problems = load(args.bench)
     icount = runs.get("icount", {})
     if not all(icount.get(c) for c in CORES):
         problems.append("no icount boot of " + " and ".join(c for c in CORES if not icount.get(c)))
@@ -199,6 +204,15 @@ def main():
         "![Rust/C per operation](chart.svg)",
         "",
     ]
+    mem = ["| object | C bytes | Rust bytes | what |", "| --- | --- | --- | --- |"]
+    for obj in sorted({o for core in CORES for o in memory.get(core, {})}):
+        c, rust = memory.get("c", {}).get(obj), memory.get("rust", {}).get(obj)
+        mem.append(f"| {obj} | {c[0] if c else '-'} | {rust[0] if rust else '-'} "
+                   f"| {(rust or c)[1]} |")
+        if c and rust and rust[0] > c[0]:
+            problems.append(f"memory: a {obj} takes {rust[0]} bytes on Rust, {c[0]} on C")
+    lines += ["", "Memory per object (slab bytes, ksize()):", "", *mem]
+    report += ["Memory per object (slab bytes, ksize()):", "", *mem, ""]
     if calibrations:
         report.append("Calibration (2 instructions per round): " + ", ".join(
             f"{n}: {want} in {got} ns" for n, want, got in calibrations))
