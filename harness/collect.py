@@ -415,6 +415,33 @@ def bufinfo_differences(shapes):
     return [], []
 
 
+TRACE_COUNT = re.compile(r"^# (dma_buf_\w+): (\d+) events$", re.M)
+
+
+def trace_counts(path):
+    """{event: count} of the boot's trace-dma_buf.tap (harness/guest/test.sh)."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return {e: int(n) for e, n in TRACE_COUNT.findall(text)}
+
+
+def trace_differences(counts):
+    """A failed `differential` row per trace event whose count differs between the cores: the
+    same suites must make the same calls, so fire each event as often. The counts, which
+    change with the suites, are in the message, not in the row's name."""
+    cores = sorted(counts)
+    if len(cores) < 2:
+        return [], []
+    rows, problems = [], []
+    for event in sorted(set().union(*(counts[c] for c in cores))):
+        seen = [counts[c].get(event) for c in cores]
+        if len(set(seen)) > 1:
+            rows.append(("diff", "differential", f"trace:dma_buf {event} count", "fail"))
+            problems.append(f"trace:dma_buf {event} fired a different number of times: "
+                            + ", ".join(f"{c} {'none' if n is None else n}"
+                                        for c, n in zip(cores, seen)))
+    return rows, problems
+
+
 def bufinfo_after(path):
     """bufinfo once every suite is done and its modules unloaded: no buffer may be left."""
     text = path.read_text(errors="replace") if path.exists() else ""
@@ -480,7 +507,7 @@ def results_dir(out, job):
 def collect(out, cores, manifest, kunit_py, job="test"):
     """The rows of every core's boot of @job, and problems. Only the test job runs IGT, i915's
     mock selftests, the lock-misuse module, the trace events and the bufinfo snapshot."""
-    rows, problems, shapes = [], [], {}
+    rows, problems, shapes, traces = [], [], {}, {}
     full = job == "test"
     for core in cores:
         res = results_dir(out, job) / core
@@ -497,6 +524,8 @@ def collect(out, cores, manifest, kunit_py, job="test"):
                             ("trace-dma_buf.tap", "trace:dma_buf")):
             if (res / name).exists():
                 add(tap_file(res / name, suite))
+        if full:
+            traces[core] = trace_counts(res / "trace-dma_buf.tap")
         for tap in sorted(res.glob("kselftest-*.tap")):
             add(tap_file(tap, "kselftest:" + tap.stem.removeprefix("kselftest-")))
         if full:
@@ -526,7 +555,7 @@ def collect(out, cores, manifest, kunit_py, job="test"):
         checked, manifest_problems = check_manifest(core, mine, manifest)
         rows += [(core, *r) for r in checked]
         problems += manifest_problems
-    return rows, problems, shapes
+    return rows, problems, shapes, traces
 
 
 def differences(rows, cores, manifest):
@@ -611,10 +640,11 @@ def main():
     args = ap.parse_args()
     manifest = load_manifest(args.manifest)
     cores = args.cores
-    rows, problems, shapes = collect(args.out, cores, manifest, args.kunit, args.job)
+    rows, problems, shapes, traces = collect(args.out, cores, manifest, args.kunit, args.job)
     if len(cores) > 1:
         for diff_rows, diff_problems in (differences(rows, cores, manifest),
-                                         bufinfo_differences(shapes)):
+                                         bufinfo_differences(shapes),
+                                         trace_differences(traces)):
             rows += diff_rows
             problems += diff_problems
     summary = results_dir(args.out, args.job) / "summary.tsv"
