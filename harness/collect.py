@@ -442,6 +442,32 @@ def trace_differences(counts):
     return rows, problems
 
 
+DIGEST = re.compile(r"^# digest (.+): ([0-9a-f]+)$", re.M)
+
+
+def tap_digests(path, suite):
+    """{(suite, name): digest} of the `# digest NAME: HEX` lines of a TAP file: a program's
+    summary of results that must be the same on every core (selftests/dmabuf/fuzz: its
+    table of results per operation), kept out of the result's name so that the names are."""
+    return {(suite, name): digest
+            for name, digest in DIGEST.findall(path.read_text(errors="replace"))}
+
+
+def digest_differences(digests):
+    """A failed `differential` row per digest that is not the same on every core."""
+    cores = sorted(digests)
+    if len(cores) < 2:
+        return [], []
+    rows, problems = [], []
+    for suite, name in sorted(set().union(*(digests[c] for c in cores))):
+        seen = [digests[c].get((suite, name)) for c in cores]
+        if len(set(seen)) > 1:
+            rows.append(("diff", "differential", f"{suite} {name} digest", "fail"))
+            problems.append(f"{suite} {name}: the digests differ: "
+                            + ", ".join(f"{c} {d or 'none'}" for c, d in zip(cores, seen)))
+    return rows, problems
+
+
 def bufinfo_after(path):
     """bufinfo once every suite is done and its modules unloaded: no buffer may be left."""
     text = path.read_text(errors="replace") if path.exists() else ""
@@ -507,7 +533,7 @@ def results_dir(out, job):
 def collect(out, cores, manifest, kunit_py, job="test"):
     """The rows of every core's boot of @job, and problems. Only the test job runs IGT, i915's
     mock selftests, the lock-misuse module, the trace events and the bufinfo snapshot."""
-    rows, problems, shapes, traces = [], [], {}, {}
+    rows, problems, shapes, traces, digests = [], [], {}, {}, {}
     full = job == "test"
     for core in cores:
         res = results_dir(out, job) / core
@@ -526,8 +552,11 @@ def collect(out, cores, manifest, kunit_py, job="test"):
                 add(tap_file(res / name, suite))
         if full:
             traces[core] = trace_counts(res / "trace-dma_buf.tap")
+        digests[core] = {}
         for tap in sorted(res.glob("kselftest-*.tap")):
-            add(tap_file(tap, "kselftest:" + tap.stem.removeprefix("kselftest-")))
+            suite = "kselftest:" + tap.stem.removeprefix("kselftest-")
+            add(tap_file(tap, suite))
+            digests[core].update(tap_digests(tap, suite))
         if full:
             if (res / "igt" / "results.json").exists():
                 add(igt(res / "igt" / "results.json"))
@@ -555,7 +584,7 @@ def collect(out, cores, manifest, kunit_py, job="test"):
         checked, manifest_problems = check_manifest(core, mine, manifest)
         rows += [(core, *r) for r in checked]
         problems += manifest_problems
-    return rows, problems, shapes, traces
+    return rows, problems, shapes, traces, digests
 
 
 def differences(rows, cores, manifest):
@@ -640,11 +669,13 @@ def main():
     args = ap.parse_args()
     manifest = load_manifest(args.manifest)
     cores = args.cores
-    rows, problems, shapes, traces = collect(args.out, cores, manifest, args.kunit, args.job)
+    rows, problems, shapes, traces, digests = collect(args.out, cores, manifest, args.kunit,
+                                                      args.job)
     if len(cores) > 1:
         for diff_rows, diff_problems in (differences(rows, cores, manifest),
                                          bufinfo_differences(shapes),
-                                         trace_differences(traces)):
+                                         trace_differences(traces),
+                                         digest_differences(digests)):
             rows += diff_rows
             problems += diff_problems
     summary = results_dir(args.out, args.job) / "summary.tsv"
