@@ -88,7 +88,8 @@ pub struct DmaBuf(Opaque<bindings::dma_buf>);
 // by its reservation lock and its own locks.
 unsafe impl Send for DmaBuf {}
 
-// SAFETY: See `Send`.
+// SAFETY: The operations on a shared `&DmaBuf` are thread safe in C: its state is protected by
+// its reservation lock and its own locks, which they take or require.
 unsafe impl Sync for DmaBuf {}
 
 // SAFETY: `get_dma_buf()` takes a reference to the buffer's file and `dma_buf_put()` drops one;

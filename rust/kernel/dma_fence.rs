@@ -36,7 +36,8 @@ pub struct Fence(Opaque<bindings::dma_fence>);
 // under their own spinlock or with atomic bit operations.
 unsafe impl Send for Fence {}
 
-// SAFETY: See `Send`: every operation on a shared fence is thread safe.
+// SAFETY: Every operation on a shared fence is thread safe: its state changes under its own
+// spinlock or with atomic bit operations, as for `Send`.
 unsafe impl Sync for Fence {}
 
 // SAFETY: `dma_fence_get()` and `dma_fence_put()` manage the fence's reference count, and the
@@ -287,7 +288,8 @@ pub struct CallbackRegistration<T: Callback> {
 // context, and the fence is thread safe.
 unsafe impl<T: Callback> Send for CallbackRegistration<T> {}
 
-// SAFETY: See `Send`.
+// SAFETY: A shared registration gives access to `data` only, which is `Sync`, and to the fence,
+// which is thread safe.
 unsafe impl<T: Callback> Sync for CallbackRegistration<T> {}
 
 impl<T: Callback> CallbackRegistration<T> {

@@ -263,19 +263,34 @@ impl Resv {
     /// Fails with `EDEADLK`, and warns, if the current task holds the lock: the run-time check
     /// of operations that take `&Unlocked`, for the cases the capability cannot see (one made
     /// under a lock, a leaked guard). The warning is a line, not a `WARN()`: the misuse is
-    /// refused before it does anything.
+    /// refused before it does anything. So that a caller that retries in a loop does not flood
+    /// the log, the 1st, 2nd, 4th, 8th, ... refusal in the kernel's lifetime is told, with the
+    /// count.
     ///
     /// `op` names the operation in the warning.
     pub(crate) fn refuse_if_held(&self, op: &str) -> Result {
         if self.held_by_current_checked() {
-            pr_warn!(
-                "dma_resv: {}() called with the buffer's reservation lock held by this task, \
-                 which the dma-buf locking convention forbids: refused with EDEADLK\n",
-                op
-            );
+            Self::refused(op);
             return Err(EDEADLK);
         }
         Ok(())
+    }
+
+    #[cold]
+    fn refused(op: &str) {
+        use crate::sync::atomic::{Atomic, Relaxed};
+
+        static REFUSED: Atomic<u32> = Atomic::new(0);
+        let n = REFUSED.fetch_add(1, Relaxed).wrapping_add(1);
+        if n.is_power_of_two() {
+            pr_warn!(
+                "dma_resv: {}() called with the buffer's reservation lock held by this task, \
+                 which the dma-buf locking convention forbids: refused with EDEADLK \
+                 (refusal {} of this kernel)\n",
+                op,
+                n
+            );
+        }
     }
 
     /// Runs `f` under the lock, for a Rust callback that C calls with the contract that the

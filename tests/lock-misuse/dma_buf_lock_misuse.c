@@ -11,9 +11,11 @@
  *
  * dma_buf_driver_patterns: the misuses of in-tree drivers of Linux 7.2 that
  * the C core tolerates (a lockdep warning, then the call), buggy exporters'
- * positive results, and the attachment list that exporters walk under the
- * lock staying still while they do, on both cores: the results must be the
- * same.
+ * positive results, incomplete exports, and the attachment list that
+ * exporters walk under the lock staying still while they do, on both cores:
+ * the results must be the same. On the Rust core each misuse must also have
+ * printed its warning, naming the function, the caller, the rule and what the
+ * core did (read back from the kernel log).
  */
 
 #include <kunit/device.h>
@@ -23,21 +25,28 @@
 #include <linux/dma-resv.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/file.h>
 #include <linux/iosys-map.h>
+#include <linux/kmsg_dump.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/dma-buf.h>
 
 struct misuse_exporter {
 	void *vaddr;
 	int attach, detach, pin, unpin, map, unmap, vmap, vunmap;
-	int begin, end;
+	int begin, end, mmap;
 	/* Locked callbacks (pin, unpin, map, unmap, vmap, vunmap) run without the lock. */
 	int unlocked_calls;
 	/* What the callbacks return, for a buggy exporter's positive values. */
-	int attach_ret, pin_ret, vmap_ret, begin_ret, end_ret;
+	int attach_ret, pin_ret, vmap_ret, begin_ret, end_ret, mmap_ret;
 };
 
 /* Counts a locked callback of @buf, and whether it ran with the lock held. */
@@ -143,6 +152,14 @@ static int misuse_end(struct dma_buf *buf, enum dma_data_direction dir)
 	return exp->end_ret;
 }
 
+static int misuse_mmap(struct dma_buf *buf, struct vm_area_struct *vma)
+{
+	struct misuse_exporter *exp = buf->priv;
+
+	exp->mmap++;
+	return exp->mmap_ret;
+}
+
 static void misuse_release(struct dma_buf *buf)
 {
 	struct misuse_exporter *exp = buf->priv;
@@ -162,6 +179,7 @@ static const struct dma_buf_ops misuse_ops = {
 	.vunmap = misuse_vunmap,
 	.begin_cpu_access = misuse_begin,
 	.end_cpu_access = misuse_end,
+	.mmap = misuse_mmap,
 	.release = misuse_release,
 };
 
@@ -271,6 +289,69 @@ static void expect_clean(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&ctx->buf->vmap_ptr));
 }
 
+/* The rules and outcomes the Rust core's warnings name (drivers/dma-buf/rust). */
+#define NEEDS_LOCK "without the buffer's reservation lock, which the dma-buf locking convention requires"
+#define FORBIDS_LOCK "with the buffer's reservation lock held, which the dma-buf locking convention forbids"
+#define TAKEN "taken for the call"
+#define CONTENDED "another task holds it: run without it, as the C core runs it"
+#define COMPLETED "completed under the caller's lock"
+#define AS_IN_C "called the exporter as the C core does"
+#define REFUSED_EINVAL "refused with -EINVAL"
+
+#define LOG_LINE_MAX 1024
+
+/*
+ * The number of lines of the kernel log that contain "dma-buf: @fn() called
+ * from @caller+0x", then @rule, then @outcome, then @count: the warnings of
+ * the Rust core name the function, its caller (%pS), the rule broken and what
+ * the core did; the 10th, 100th, ... repeat at one call site ends with
+ * "(N times from there)". A NULL @count counts the first warnings only.
+ */
+static int warnings(struct kunit *test, const char *fn, const char *caller,
+		    const char *rule, const char *outcome, const char *count)
+{
+	struct kmsg_dump_iter iter;
+	char *line, *head;
+	size_t len;
+	int n = 0;
+
+	line = kunit_kmalloc(test, LOG_LINE_MAX, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	head = kasprintf(GFP_KERNEL, "dma-buf: %s() called from %s+0x", fn, caller);
+	KUNIT_ASSERT_NOT_NULL(test, head);
+	kmsg_dump_rewind(&iter);
+	while (kmsg_dump_get_line(&iter, false, line, LOG_LINE_MAX - 1, &len)) {
+		char *at;
+
+		line[len] = '\0';
+		at = strstr(line, head);
+		if (!at)
+			continue;
+		at = strstr(at, rule);
+		if (at)
+			at = strstr(at, outcome);
+		if (at && (count ? !!strstr(at, count) : !strstr(at, " times from there)")))
+			n++;
+	}
+	kunit_kfree(test, line);
+	kfree(head);
+	return n;
+}
+
+/*
+ * On the Rust core, @fn called from @n call sites of the current test case
+ * broke @rule, and each was told once, with @outcome. (The C core's warnings
+ * are lockdep's.)
+ */
+#define EXPECT_WARNINGS(test, n, fn, rule, outcome)					\
+	do {										\
+		if (IS_ENABLED(CONFIG_DMABUF_CORE_RUST))				\
+			KUNIT_EXPECT_EQ_MSG(test, warnings(test, fn, __func__, rule,	\
+							   outcome, NULL), n,		\
+					    "the warning of %s() %s", fn, rule);	\
+	} while (0)
+#define EXPECT_WARNED(test, fn, rule, outcome) EXPECT_WARNINGS(test, 1, fn, rule, outcome)
+
 /*
  * Locked functions called without the lock: done as with it (as the C core
  * does them), the core taking the lock for the call, so the exporter's and the
@@ -303,6 +384,16 @@ static void misuse_locked_without_lock(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(ctx->buf->resv));
 	dma_buf_detach(ctx->buf, a);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_pin", NEEDS_LOCK, TAKEN);
+	EXPECT_WARNED(test, "dma_buf_map_attachment", NEEDS_LOCK, TAKEN);
+	EXPECT_WARNED(test, "dma_buf_vmap", NEEDS_LOCK, TAKEN);
+	/*
+	 * Not dma_buf_invalidate_mappings(): it tail-calls its warning, so the
+	 * warning cannot find its caller and names none.
+	 */
+	EXPECT_WARNED(test, "dma_buf_unmap_attachment", NEEDS_LOCK, TAKEN);
+	EXPECT_WARNED(test, "dma_buf_vunmap", NEEDS_LOCK, TAKEN);
+	EXPECT_WARNED(test, "dma_buf_unpin", NEEDS_LOCK, TAKEN);
 }
 
 struct holder {
@@ -360,6 +451,12 @@ static void misuse_locked_without_lock_contended(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
 	dma_buf_detach(ctx->buf, a);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_pin", NEEDS_LOCK, CONTENDED);
+	EXPECT_WARNED(test, "dma_buf_map_attachment", NEEDS_LOCK, CONTENDED);
+	EXPECT_WARNED(test, "dma_buf_vmap", NEEDS_LOCK, CONTENDED);
+	EXPECT_WARNED(test, "dma_buf_unmap_attachment", NEEDS_LOCK, CONTENDED);
+	EXPECT_WARNED(test, "dma_buf_vunmap", NEEDS_LOCK, CONTENDED);
+	EXPECT_WARNED(test, "dma_buf_unpin", NEEDS_LOCK, CONTENDED);
 }
 
 /* Waits up to a second for the exporter's detach, which a worker may run. */
@@ -423,6 +520,48 @@ static void misuse_unlocked_with_lock(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, wait_detached(ctx->exp, 1), 1);
 	KUNIT_EXPECT_EQ(test, ctx->exp->unlocked_calls, 0);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_attach", FORBIDS_LOCK, "refused with -EDEADLK");
+	EXPECT_WARNED(test, "dma_buf_dynamic_attach", FORBIDS_LOCK, "refused with -EDEADLK");
+	EXPECT_WARNED(test, "dma_buf_map_attachment_unlocked", FORBIDS_LOCK, COMPLETED);
+	EXPECT_WARNED(test, "dma_buf_vmap_unlocked", FORBIDS_LOCK, COMPLETED);
+	EXPECT_WARNED(test, "dma_buf_begin_cpu_access", FORBIDS_LOCK, AS_IN_C);
+	EXPECT_WARNED(test, "dma_buf_end_cpu_access", FORBIDS_LOCK, AS_IN_C);
+	EXPECT_WARNED(test, "dma_buf_unmap_attachment_unlocked", FORBIDS_LOCK, COMPLETED);
+	EXPECT_WARNED(test, "dma_buf_vunmap_unlocked", FORBIDS_LOCK, COMPLETED);
+	EXPECT_WARNED(test, "dma_buf_detach", FORBIDS_LOCK, "the exporter's detach deferred");
+}
+
+/*
+ * A mapping being set up for @file, as an mmap handler passes it to
+ * dma_buf_mmap(): @pages pages, no mm (no exporter here touches one).
+ */
+static struct vm_area_struct *new_vma(struct kunit *test, struct file *file,
+				      unsigned long pages)
+{
+	struct vm_area_struct *vma = kunit_kzalloc(test, sizeof(*vma), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+	vma->vm_end = pages * PAGE_SIZE;
+	vma->vm_file = get_file(file);
+	return vma;
+}
+
+/*
+ * dma_buf_mmap() with the lock held: the call, as the C core makes it (it
+ * takes no lock); the mapping refers to the buffer's file afterwards.
+ */
+static void misuse_mmap_with_lock(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct vm_area_struct *vma = new_vma(test, ctx->buf->file, 1);
+
+	dma_resv_lock(ctx->buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(ctx->buf, vma, 0), 0);
+	dma_resv_unlock(ctx->buf->resv);
+	KUNIT_EXPECT_EQ(test, ctx->exp->mmap, 1);
+	KUNIT_EXPECT_PTR_EQ(test, vma->vm_file, ctx->buf->file);
+	fput(vma->vm_file);
+	EXPECT_WARNED(test, "dma_buf_mmap", FORBIDS_LOCK, AS_IN_C);
 }
 
 /* An importer that frees its data right after a detach made with the lock held. */
@@ -449,6 +588,37 @@ static void misuse_detach_locked_then_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, wait_detached(ctx->exp, 1), 1);
 	dma_buf_detach(ctx->buf, b);
 	expect_clean(test);
+}
+
+/*
+ * A detach with the lock held when there is no memory for the worker that
+ * would run the exporter's detach later: the exporter's detach runs at once,
+ * under the caller's lock, as the C core would run it (this exporter's detach
+ * takes no lock), and nothing is left behind. The worker's allocation is the
+ * first this task makes in the call (the test job lets fail-nth fail any).
+ */
+static void misuse_detach_locked_without_memory(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dyn_attach(test);
+	bool injected;
+
+	dma_resv_lock(ctx->buf->resv, NULL);
+	WRITE_ONCE(current->fail_nth, 1);
+	dma_buf_detach(ctx->buf, a);
+	injected = !READ_ONCE(current->fail_nth);
+	WRITE_ONCE(current->fail_nth, 0);
+	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
+	dma_resv_unlock(ctx->buf->resv);
+	KUNIT_EXPECT_TRUE(test, injected);
+	/* And no worker detaches it a second time. */
+	KUNIT_EXPECT_EQ(test, wait_detached(ctx->exp, 2), 1);
+	expect_clean(test);
+#else
+	kunit_skip(test, "no fault injection in this kernel");
+#endif
 }
 
 /* A buggy exporter's positive result from attach is an error, not a pointer. */
@@ -498,6 +668,150 @@ static void misuse_bad_pointers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 0);
 	dma_buf_detach(ctx->buf, a);
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
+	/* Two call sites: a NULL buffer, a NULL device. */
+	EXPECT_WARNINGS(test, 2, "dma_buf_attach", "with a NULL or error pointer",
+			REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_pin", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_vunmap_unlocked", "with a map that is not the buffer's",
+		      REFUSED_EINVAL);
+}
+
+/*
+ * A buffer without operations (never exported: a C caller's stray pointer) is
+ * refused before anything of it but its operations is read.
+ */
+static void misuse_buffer_without_ops(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf *stray = kunit_kzalloc(test, sizeof(*stray), GFP_KERNEL);
+	struct vm_area_struct *vma = new_vma(test, ctx->buf->file, 1);
+	struct iosys_map map;
+
+	KUNIT_ASSERT_NOT_NULL(test, stray);
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_attach(stray, ctx->dev), ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(stray, DMA_TO_DEVICE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(stray, &map), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(stray, vma, 0), -EINVAL);
+	/* Not handed to the stray buffer. */
+	KUNIT_EXPECT_PTR_EQ(test, vma->vm_file, ctx->buf->file);
+	fput(vma->vm_file);
+	EXPECT_WARNED(test, "dma_buf_attach", "with a buffer without operations", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_mmap", "with a buffer without operations", REFUSED_EINVAL);
+}
+
+/*
+ * A static importer's map pins the buffer first; a buggy exporter's positive
+ * pin result fails the map with -EINVAL (the C core returns ERR_PTR(3), which
+ * is no error pointer and no table), and nothing is mapped or left pinned.
+ */
+static void misuse_static_map_positive_pin(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dma_buf_attach(ctx->buf, ctx->dev);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, a);
+	ctx->exp->pin_ret = 3;
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->map, 0);
+	dma_buf_detach(ctx->buf, a);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unpin, 0);
+	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
+}
+
+/*
+ * mmap() of the buffer's file, as the mm core calls it: a buggy exporter's
+ * positive result is -EINVAL (the C core passes it to the mm core, which
+ * takes it for an error of its own).
+ */
+static void misuse_file_mmap_positive(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct vm_area_struct *vma = new_vma(test, ctx->buf->file, 1);
+
+	ctx->exp->mmap_ret = 5;
+	KUNIT_EXPECT_EQ(test, vfs_mmap(ctx->buf->file, vma), -EINVAL);
+	KUNIT_EXPECT_EQ(test, ctx->exp->mmap, 1);
+	fput(vma->vm_file);
+}
+
+/* DMA_BUF_IOCTL_SYNC with @flags, as userspace makes it, from @user. */
+static long sync_ioctl(struct kunit *test, unsigned long user, u64 flags)
+{
+	struct dma_buf_sync sync = { .flags = flags };
+	struct file *file = ((struct misuse_ctx *)test->priv)->buf->file;
+
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)user, &sync, sizeof(sync)), 0);
+	return file->f_op->unlocked_ioctl(file, DMA_BUF_IOCTL_SYNC, user);
+}
+
+/*
+ * DMA_BUF_IOCTL_SYNC: a buggy exporter's positive result from begin or end
+ * is -EINVAL to userspace (the C core returns it, a positive value no ioctl
+ * of dma-buf defines).
+ */
+static void misuse_sync_ioctl_positive(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	unsigned long user;
+
+	user = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(user), "kunit_vm_mmap: %ld", (long)user);
+	KUNIT_ASSERT_NE(test, user, 0);
+	ctx->exp->begin_ret = 1;
+	ctx->exp->end_ret = 2;
+	KUNIT_EXPECT_EQ(test, sync_ioctl(test, user, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, sync_ioctl(test, user, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, ctx->exp->begin, 1);
+	KUNIT_EXPECT_EQ(test, ctx->exp->end, 1);
+	/* The exporter's 0 is 0. */
+	ctx->exp->begin_ret = 0;
+	KUNIT_EXPECT_EQ(test, sync_ioctl(test, user, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), 0);
+	KUNIT_EXPECT_EQ(test, ctx->exp->begin, 2);
+}
+
+/* One pin and unpin without the lock, from one call site each. */
+static noinline void pin_unpin_unlocked(struct kunit *test, struct dma_buf_attachment *a)
+{
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(a), 0);
+	dma_buf_unpin(a);
+	/* Not a tail call, which would leave this frame off the stack. */
+	barrier();
+}
+
+/*
+ * A call site that breaks a rule in a loop: warned the first time, with a
+ * backtrace, then one line at the 10th and the 100th time, with the count.
+ */
+static void misuse_warning_repeats(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dyn_attach(test);
+	static const char *const fns[] = { "dma_buf_pin", "dma_buf_unpin" };
+	int i;
+
+	for (i = 0; i < 100; i++)
+		pin_unpin_unlocked(test, a);
+	dma_buf_detach(ctx->buf, a);
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 100);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unlocked_calls, 0);
+	expect_clean(test);
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+		const char *f = fns[i], *c = "pin_unpin_unlocked";
+
+		KUNIT_EXPECT_EQ_MSG(test, warnings(test, f, c, NEEDS_LOCK, TAKEN, NULL), 1, "%s", f);
+		KUNIT_EXPECT_EQ_MSG(test, warnings(test, f, c, NEEDS_LOCK, TAKEN,
+						   "(10 times from there)"), 1, "%s", f);
+		KUNIT_EXPECT_EQ_MSG(test, warnings(test, f, c, NEEDS_LOCK, TAKEN,
+						   "(100 times from there)"), 1, "%s", f);
+		KUNIT_EXPECT_EQ_MSG(test, warnings(test, f, c, NEEDS_LOCK, TAKEN,
+						   " times from there)"), 2, "%s", f);
+	}
 }
 
 /* A detach that names another buffer is refused: the attachment stays with its own. */
@@ -533,6 +847,7 @@ static void misuse_detach_from_other_buffer(struct kunit *test)
 	dma_buf_detach(ctx->buf, a);
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
 	dma_buf_put(other);
+	/* Its warning names no caller: the entry point tail-calls it. */
 }
 
 /* The shared kernel mapping counts its users, from C as from Rust. */
@@ -563,10 +878,17 @@ static struct kunit_case misuse_cases[] = {
 	KUNIT_CASE(misuse_locked_without_lock_contended),
 	KUNIT_CASE(misuse_unlocked_with_lock),
 	KUNIT_CASE(misuse_detach_locked_then_free),
+	KUNIT_CASE(misuse_detach_locked_without_memory),
 	KUNIT_CASE(misuse_exporter_positive_attach),
 	KUNIT_CASE(misuse_bad_pointers),
 	KUNIT_CASE(misuse_detach_from_other_buffer),
 	KUNIT_CASE(misuse_vmap_is_counted),
+	KUNIT_CASE(misuse_mmap_with_lock),
+	KUNIT_CASE(misuse_buffer_without_ops),
+	KUNIT_CASE(misuse_static_map_positive_pin),
+	KUNIT_CASE(misuse_file_mmap_positive),
+	KUNIT_CASE(misuse_sync_ioctl_positive),
+	KUNIT_CASE(misuse_warning_repeats),
 	{}
 };
 
@@ -606,6 +928,7 @@ static void pattern_vmap_under_driver_lock(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
 	expect_clean(test);
 	mutex_destroy(&obj_lock);
+	EXPECT_WARNED(test, "dma_buf_vmap", NEEDS_LOCK, TAKEN);
 }
 
 /*
@@ -631,6 +954,8 @@ static void pattern_map_unmap_without_lock(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->unmap, 1);
 	KUNIT_EXPECT_EQ(test, ctx->exp->unpin, 1);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_map_attachment", NEEDS_LOCK, TAKEN);
+	EXPECT_WARNED(test, "dma_buf_unmap_attachment", NEEDS_LOCK, TAKEN);
 }
 
 /* amdxdna: amdxdna_cbuf_clear() vmaps and vunmaps its own buffer without the lock. */
@@ -645,6 +970,8 @@ static void pattern_exporter_vmaps_own_buffer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
 	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_vmap", NEEDS_LOCK, TAKEN);
+	EXPECT_WARNED(test, "dma_buf_vunmap", NEEDS_LOCK, TAKEN);
 }
 
 /*
@@ -669,6 +996,7 @@ static void pattern_unmap_on_unplug(struct kunit *test)
 	/* A dynamic importer is not pinned by its mappings. */
 	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 0);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_unmap_attachment", NEEDS_LOCK, TAKEN);
 }
 
 /* A buggy exporter's positive results reach the caller as they are. */
@@ -696,6 +1024,71 @@ static void pattern_exporter_positive_results(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 0);
 	KUNIT_EXPECT_EQ(test, ctx->buf->vmapping_counter, 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
+}
+
+/*
+ * dma_buf_mmap(), as a driver's mmap handler passes a mapping on: the range is
+ * checked against the buffer before the exporter sees it, and the exporter's
+ * result (a buggy one's positive value too) is returned as it is.
+ */
+static void pattern_mmap_range_and_result(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct vm_area_struct *vma = new_vma(test, ctx->buf->file, 1);
+	struct vm_area_struct *two = new_vma(test, ctx->buf->file, 2);
+
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(ctx->buf, vma, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(ctx->buf, two, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(ctx->buf, vma, ULONG_MAX), -EOVERFLOW);
+	KUNIT_EXPECT_EQ(test, ctx->exp->mmap, 0);
+	ctx->exp->mmap_ret = 5;
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(ctx->buf, vma, 0), 5);
+	KUNIT_EXPECT_EQ(test, ctx->exp->mmap, 1);
+	KUNIT_EXPECT_EQ(test, vma->vm_pgoff, 0);
+	KUNIT_EXPECT_PTR_EQ(test, vma->vm_file, ctx->buf->file);
+	fput(vma->vm_file);
+	fput(two->vm_file);
+}
+
+/*
+ * dma_buf_export() of an incomplete description: refused with -EINVAL (and a
+ * warning), nothing exported, the exporter's data left to the caller.
+ */
+static void pattern_incomplete_export(struct kunit *test)
+{
+	static const struct dma_buf_ops no_release = {
+		.map_dma_buf = misuse_map,
+		.unmap_dma_buf = misuse_unmap,
+	};
+	static const struct dma_buf_ops only_pin = {
+		.pin = misuse_pin,
+		.map_dma_buf = misuse_map,
+		.unmap_dma_buf = misuse_unmap,
+		.release = misuse_release,
+	};
+	static const struct dma_buf_ops *const incomplete[] = { NULL, &no_release };
+	struct misuse_ctx *ctx = test->priv;
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	int i, n = ARRAY_SIZE(incomplete);
+
+	/* A loop the compiler cannot unroll into two call sites. */
+	OPTIMIZER_HIDE_VAR(n);
+	info.size = PAGE_SIZE;
+	info.flags = O_RDWR;
+	info.ops = &misuse_ops;
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_export(&info), ERR_PTR(-EINVAL));
+	info.priv = ctx->exp;
+	/* One call site, two calls: warned once. */
+	for (i = 0; i < n; i++) {
+		info.ops = incomplete[i];
+		KUNIT_EXPECT_PTR_EQ_MSG(test, dma_buf_export(&info), ERR_PTR(-EINVAL),
+					"operations %d", i);
+	}
+	info.ops = &only_pin;
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_export(&info), ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 0);
+	EXPECT_WARNINGS(test, 2, "dma_buf_export", "without private data", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_export", "with only one of pin and unpin", REFUSED_EINVAL);
 }
 
 /* The attachments of @buf, counted as exporters walk them: under the lock. */
@@ -802,6 +1195,8 @@ static struct kunit_case pattern_cases[] = {
 	KUNIT_CASE(pattern_exporter_vmaps_own_buffer),
 	KUNIT_CASE(pattern_unmap_on_unplug),
 	KUNIT_CASE(pattern_exporter_positive_results),
+	KUNIT_CASE(pattern_mmap_range_and_result),
+	KUNIT_CASE(pattern_incomplete_export),
 	KUNIT_CASE(pattern_attach_waits_for_list_walker),
 	KUNIT_CASE(pattern_detach_waits_for_list_walker),
 	{}

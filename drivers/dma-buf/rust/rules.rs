@@ -286,7 +286,7 @@ struct Site {
 }
 
 /// The number of call sites whose misuses are counted apart; later ones share one count.
-const SITES: usize = 64;
+const SITES: usize = 256;
 
 /// Counts one more misuse at `key`, and returns how many there were there, this one included.
 fn count_at(key: usize) -> u32 {

@@ -24,7 +24,7 @@ struct Arg<T>(T);
 // SAFETY: `struct dma_buf_export_sync_file` is two 32-bit integers, any bit pattern of which is
 // valid, without padding.
 unsafe impl FromBytes for Arg<uapi::dma_buf_export_sync_file> {}
-// SAFETY: See `FromBytes`.
+// SAFETY: Two 32-bit integers without padding: every byte is initialised.
 unsafe impl AsBytes for Arg<uapi::dma_buf_export_sync_file> {}
 // SAFETY: `struct dma_buf_import_sync_file` is two 32-bit integers, any bit pattern of which is
 // valid, without padding.

@@ -63,17 +63,19 @@ impl<'a> Shared<'a> {
     }
 
     fn set_count(&self, count: u32) {
-        // SAFETY: As in `count`; no reference to the field exists.
+        // SAFETY: The field is protected by the reservation lock, held for `'a`; no reference to
+        // it exists.
         unsafe { (*self.buf.as_raw()).vmapping_counter = count };
     }
 
     fn map(&self) -> bindings::iosys_map {
-        // SAFETY: As in `count`.
+        // SAFETY: The field is protected by the reservation lock, held for `'a`.
         unsafe { (*self.buf.as_raw()).vmap_ptr }
     }
 
     fn set_map(&self, map: bindings::iosys_map) {
-        // SAFETY: As in `set_count`.
+        // SAFETY: The field is protected by the reservation lock, held for `'a`; no reference to
+        // it exists.
         unsafe { (*self.buf.as_raw()).vmap_ptr = map };
     }
 }

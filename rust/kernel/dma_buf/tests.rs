@@ -139,7 +139,8 @@ mod cases {
     // SAFETY: The memory is owned by the exporter and only accessed through the buffer's
     // operations, which the core serialises as the tests use them.
     unsafe impl Send for TestExporter {}
-    // SAFETY: See `Send`.
+    // SAFETY: Shared references reach the memory only through the buffer's operations, which
+    // the core serialises as the tests use them; the counters are atomic.
     unsafe impl Sync for TestExporter {}
 
     impl TestExporter {
@@ -299,6 +300,29 @@ mod cases {
                 pgoff.checked_add(self.shift).ok_or(EOVERFLOW)?,
                 unlocked,
             )
+        }
+    }
+
+    /// A forwarder that breaks the rule: its `mmap` holds the inner buffer's lock and passes
+    /// `inner.mmap()` a capability made under it, which the inner buffer must refuse.
+    struct LockingForwarder {
+        inner: ARef<DmaBuf>,
+    }
+
+    #[vtable]
+    impl Exporter for LockingForwarder {
+        fn map_dma_buf(
+            &self,
+            _attach: &ExportedAttachment<'_>,
+            _dir: DataDirection,
+            _held: &ResvGuard<'_>,
+        ) -> Result<KBox<SgTable>> {
+            Err(EOPNOTSUPP)
+        }
+
+        fn mmap(&self, vma: &VmaNew, pgoff: usize, unlocked: &mut Unlocked) -> Result {
+            let _guard = self.inner.resv().lock(unlocked);
+            self.inner.mmap(vma, pgoff, &Unlocked::new())
         }
     }
 
@@ -1225,6 +1249,14 @@ mod cases {
             assert!(matches!(attach.map_unlocked(dir, &forged), Err(e) if e == EDEADLK));
             let again = Attachment::new(buf.clone(), reg.as_ref(), &forged);
             assert!(matches!(again, Err(e) if e == EDEADLK));
+            let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+            let importer = TestImporter {
+                invalidations: invalidations.clone(),
+            };
+            let dynamic = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &forged);
+            assert!(matches!(dynamic, Err(e) if e == EDEADLK));
+            // The refused importer was dropped, not kept.
+            assert!(Arc::into_unique_or_drop(invalidations).is_some());
             let mut forged = forged;
             assert!(matches!(buf.resv().lock_interruptible(&mut forged), Err(e) if e == EDEADLK));
         }
@@ -1233,6 +1265,53 @@ mod cases {
         drop(attach);
         assert_eq!(count(&calls.detach), 1);
         release(buf, &calls);
+        Ok(())
+    }
+
+    /// A guard leaked with `mem::forget` ends the capability's borrow while the lock stays
+    /// held: the unlocked operations see the owner and refuse with `EDEADLK`, calling no
+    /// exporter callback.
+    #[test]
+    fn unlocked_operations_after_a_leaked_guard_are_refused() -> Result {
+        let mut unlocked = Unlocked::new();
+        let reg = device()?;
+        let (buf, calls) = new_buffer()?;
+        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        core::mem::forget(buf.resv().lock(&mut unlocked));
+        let dir = DataDirection::FromDevice;
+        assert!(matches!(buf.begin_cpu_access(dir, &unlocked), Err(e) if e == EDEADLK));
+        assert!(matches!(buf.vmap_unlocked(&unlocked), Err(e) if e == EDEADLK));
+        assert!(matches!(attach.map_unlocked(dir, &unlocked), Err(e) if e == EDEADLK));
+        assert!(matches!(buf.resv().lock_interruptible(&mut unlocked), Err(e) if e == EDEADLK));
+        assert_eq!((count(&calls.begin), count(&calls.vmap), count(&calls.map)), (0, 0, 0));
+        // SAFETY: The current task took the lock above and leaked its guard: this is its unlock.
+        unsafe { bindings::dma_resv_unlock(buf.resv().as_raw()) };
+        assert!(buf.resv().try_lock(&mut unlocked).is_some());
+        drop(attach);
+        release(buf, &calls);
+        Ok(())
+    }
+
+    /// `DmaBuf::mmap()` under a capability made while the buffer is locked: refused with
+    /// `EDEADLK` before the exporter is asked, and the mapping is not set up.
+    #[test]
+    fn mmap_under_a_forged_capability_is_refused() -> Result {
+        let (inner, calls) = new_buffer()?;
+        let outer = export(
+            module(),
+            c"rust-lockfwd",
+            Ok::<_, Error>(LockingForwarder {
+                inner: inner.clone(),
+            }),
+            SIZE,
+            bindings::O_RDWR,
+        )?;
+        assert_eq!(map_file(&outer, 1, 0), Err(EDEADLK));
+        assert_eq!(count(&calls.mmap), 0);
+        drop(outer);
+        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
+        unsafe { bindings::flush_delayed_fput() };
+        release(inner, &calls);
         Ok(())
     }
 

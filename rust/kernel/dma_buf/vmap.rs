@@ -62,7 +62,8 @@ impl Vaddr {
     /// As [`Vaddr::read`].
     pub fn write(&self, offset: usize, src: &[u8]) -> Result {
         let dst = self.range(offset, src.len())?;
-        // SAFETY: As in `read`, for writes.
+        // SAFETY: `dst` is valid for `src.len()` bytes of the mapped buffer (checked by
+        // `range`); the buffer is memory shared with devices, so it is copied, never referenced.
         unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
         Ok(())
     }
