@@ -116,7 +116,8 @@ if [ "$DMABUF_RS_CORE" = c ]; then
 	printf %s dma_buf_driver_patterns >/sys/module/kunit/parameters/filter_glob ||
 		step "cannot filter the KUnit suites of dma_buf_lock_misuse"
 fi
-kunit_module lock-misuse insmod "$DMABUF_RS_TESTMODS/lock-misuse/dma_buf_lock_misuse.ko"
+kunit_module lock-misuse insmod "$DMABUF_RS_TESTMODS/lock-misuse/dma_buf_lock_misuse.ko" \
+	core="$DMABUF_RS_CORE"
 rmmod dma_buf_lock_misuse || step "rmmod dma_buf_lock_misuse failed"
 
 # i915's mock selftests: no Intel GPU, firmware or PCI device (a fake device, see

@@ -1283,7 +1283,10 @@ mod cases {
         assert!(matches!(buf.vmap_unlocked(&unlocked), Err(e) if e == EDEADLK));
         assert!(matches!(attach.map_unlocked(dir, &unlocked), Err(e) if e == EDEADLK));
         assert!(matches!(buf.resv().lock_interruptible(&mut unlocked), Err(e) if e == EDEADLK));
-        assert_eq!((count(&calls.begin), count(&calls.vmap), count(&calls.map)), (0, 0, 0));
+        assert_eq!(
+            (count(&calls.begin), count(&calls.vmap), count(&calls.map)),
+            (0, 0, 0)
+        );
         // SAFETY: The current task took the lock above and leaked its guard: this is its unlock.
         unsafe { bindings::dma_resv_unlock(buf.resv().as_raw()) };
         assert!(buf.resv().try_lock(&mut unlocked).is_some());
