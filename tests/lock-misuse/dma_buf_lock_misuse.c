@@ -396,10 +396,7 @@ static void misuse_locked_without_lock(struct kunit *test)
 	EXPECT_WARNED(test, "dma_buf_pin", NEEDS_LOCK, TAKEN);
 	EXPECT_WARNED(test, "dma_buf_map_attachment", NEEDS_LOCK, TAKEN);
 	EXPECT_WARNED(test, "dma_buf_vmap", NEEDS_LOCK, TAKEN);
-	/*
-	 * Not dma_buf_invalidate_mappings(): it tail-calls its warning, so the
-	 * warning cannot find its caller and names none.
-	 */
+	EXPECT_WARNED(test, "dma_buf_invalidate_mappings", NEEDS_LOCK, TAKEN);
 	EXPECT_WARNED(test, "dma_buf_unmap_attachment", NEEDS_LOCK, TAKEN);
 	EXPECT_WARNED(test, "dma_buf_vunmap", NEEDS_LOCK, TAKEN);
 	EXPECT_WARNED(test, "dma_buf_unpin", NEEDS_LOCK, TAKEN);
@@ -452,12 +449,14 @@ static void misuse_locked_without_lock_contended(struct kunit *test)
 		dma_buf_unmap_attachment(a, sgt, DMA_FROM_DEVICE);
 	dma_buf_vunmap(ctx->buf, &map);
 	dma_buf_unpin(a);
+	dma_buf_invalidate_mappings(ctx->buf);
 	complete(&h.release);
 	wait_for_completion(&h.done);
 
 	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
 	KUNIT_EXPECT_EQ(test, ctx->exp->map, 1);
 	KUNIT_EXPECT_EQ(test, ctx->exp->vmap, 1);
+	KUNIT_EXPECT_EQ(test, ctx->invalidations, 1);
 	dma_buf_detach(ctx->buf, a);
 	expect_clean(test);
 	EXPECT_WARNED(test, "dma_buf_pin", NEEDS_LOCK, CONTENDED);
@@ -466,6 +465,7 @@ static void misuse_locked_without_lock_contended(struct kunit *test)
 	EXPECT_WARNED(test, "dma_buf_unmap_attachment", NEEDS_LOCK, CONTENDED);
 	EXPECT_WARNED(test, "dma_buf_vunmap", NEEDS_LOCK, CONTENDED);
 	EXPECT_WARNED(test, "dma_buf_unpin", NEEDS_LOCK, CONTENDED);
+	EXPECT_WARNED(test, "dma_buf_invalidate_mappings", NEEDS_LOCK, CONTENDED);
 }
 
 /* Waits up to a second for the exporter's detach, which a worker may run. */
@@ -597,6 +597,7 @@ static void misuse_detach_locked_then_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, wait_detached(ctx->exp, 1), 1);
 	dma_buf_detach(ctx->buf, b);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_detach", FORBIDS_LOCK, "the exporter's detach deferred");
 }
 
 /*
@@ -625,6 +626,7 @@ static void misuse_detach_locked_without_memory(struct kunit *test)
 	/* And no worker detaches it a second time. */
 	KUNIT_EXPECT_EQ(test, wait_detached(ctx->exp, 2), 1);
 	expect_clean(test);
+	EXPECT_WARNED(test, "dma_buf_detach", FORBIDS_LOCK, "the exporter's detach deferred");
 #else
 	kunit_skip(test, "no fault injection in this kernel");
 #endif
@@ -673,6 +675,10 @@ static void misuse_bad_pointers(struct kunit *test)
 	dma_buf_vunmap_unlocked(ctx->buf, &map);
 	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
 
+	/* An unmap of no table unmaps nothing. */
+	dma_buf_unmap_attachment_unlocked(a, NULL, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, ctx->exp->unmap, 0);
+
 	dma_buf_detach(NULL, a);
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 0);
 	dma_buf_detach(ctx->buf, a);
@@ -681,8 +687,86 @@ static void misuse_bad_pointers(struct kunit *test)
 	EXPECT_WARNINGS(test, 2, "dma_buf_attach", "with a NULL or error pointer",
 			REFUSED_EINVAL);
 	EXPECT_WARNED(test, "dma_buf_pin", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_map_attachment", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_begin_cpu_access", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_vmap_unlocked", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_attach_revocable", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_unmap_attachment_unlocked", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_detach", "with a NULL or error pointer", REFUSED_EINVAL);
 	EXPECT_WARNED(test, "dma_buf_vunmap_unlocked", "with a map that is not the buffer's",
 		      REFUSED_EINVAL);
+	/* dma_buf_fd() refuses a NULL or error pointer without a warning, as C does. */
+}
+
+/*
+ * A NULL argument to each entry point the case above leaves out: refused
+ * before anything is touched, with -EINVAL (or nothing, for the void ones),
+ * and warned, naming this function. The C core dereferences most of these.
+ */
+static void misuse_null_arguments(struct kunit *test)
+{
+	struct misuse_ctx *ctx = test->priv;
+	struct dma_buf_attachment *a = dyn_attach(test);
+	struct iosys_map map;
+	int fd;
+
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_export(NULL), ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test,
+			    dma_buf_dynamic_attach(NULL, ctx->dev, &misuse_importer, ctx),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test,
+			    dma_buf_dynamic_attach(ctx->buf, NULL, &misuse_importer, ctx),
+			    ERR_PTR(-EINVAL));
+	dma_buf_unpin(NULL);
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_map_attachment_unlocked(NULL, DMA_TO_DEVICE),
+			    ERR_PTR(-EINVAL));
+	dma_buf_unmap_attachment(NULL, NULL, DMA_TO_DEVICE);
+	dma_buf_invalidate_mappings(NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(NULL, DMA_TO_DEVICE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(ctx->buf, NULL, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(NULL, &map), -EINVAL);
+	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&map));
+	dma_buf_vunmap(NULL, &map);
+	dma_buf_vunmap_unlocked(NULL, &map);
+	dma_buf_put(NULL);
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	KUNIT_ASSERT_GE(test, fd, 0);
+	dma_buf_fd_install(NULL, fd);
+	/* Still reserved, not installed: the caller may give it back. */
+	put_unused_fd(fd);
+	dma_buf_detach(ctx->buf, NULL);
+
+	KUNIT_EXPECT_EQ(test, ctx->exp->unpin + ctx->exp->unmap + ctx->exp->vunmap, 0);
+	KUNIT_EXPECT_EQ(test, ctx->exp->end + ctx->exp->mmap + ctx->exp->detach, 0);
+	KUNIT_EXPECT_EQ(test, ctx->invalidations, 0);
+	dma_buf_detach(ctx->buf, a);
+	expect_clean(test);
+
+	EXPECT_WARNED(test, "dma_buf_export", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNINGS(test, 2, "dma_buf_dynamic_attach", "with a NULL or error pointer",
+			REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_unpin", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_map_attachment_unlocked", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_unmap_attachment", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_invalidate_mappings", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_end_cpu_access", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_mmap", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_vmap", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_vunmap", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_vunmap_unlocked", "with a NULL or error pointer",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_put", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_fd_install", "with a NULL or error pointer", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_detach", "with a NULL or error pointer", REFUSED_EINVAL);
 }
 
 /*
@@ -705,6 +789,10 @@ static void misuse_buffer_without_ops(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, vma->vm_file, ctx->buf->file);
 	fput(vma->vm_file);
 	EXPECT_WARNED(test, "dma_buf_attach", "with a buffer without operations", REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_begin_cpu_access", "with a buffer without operations",
+		      REFUSED_EINVAL);
+	EXPECT_WARNED(test, "dma_buf_vmap_unlocked", "with a buffer without operations",
+		      REFUSED_EINVAL);
 	EXPECT_WARNED(test, "dma_buf_mmap", "with a buffer without operations", REFUSED_EINVAL);
 }
 
@@ -856,7 +944,8 @@ static void misuse_detach_from_other_buffer(struct kunit *test)
 	dma_buf_detach(ctx->buf, a);
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 1);
 	dma_buf_put(other);
-	/* Its warning names no caller: the entry point tail-calls it. */
+	EXPECT_WARNED(test, "dma_buf_detach", "with an attachment of another buffer",
+		      REFUSED_EINVAL);
 }
 
 /* The shared kernel mapping counts its users, from C as from Rust. */
@@ -879,6 +968,8 @@ static void misuse_vmap_is_counted(struct kunit *test)
 	dma_buf_vunmap(ctx->buf, &second);
 	KUNIT_EXPECT_EQ(test, ctx->exp->vunmap, 1);
 	dma_resv_unlock(ctx->buf->resv);
+	EXPECT_WARNED(test, "dma_buf_vunmap", "with a map that is not the buffer's",
+		      REFUSED_EINVAL);
 }
 
 static struct kunit_case misuse_cases[] = {
@@ -890,6 +981,7 @@ static struct kunit_case misuse_cases[] = {
 	KUNIT_CASE(misuse_detach_locked_without_memory),
 	KUNIT_CASE(misuse_exporter_positive_attach),
 	KUNIT_CASE(misuse_bad_pointers),
+	KUNIT_CASE(misuse_null_arguments),
 	KUNIT_CASE(misuse_detach_from_other_buffer),
 	KUNIT_CASE(misuse_vmap_is_counted),
 	KUNIT_CASE(misuse_mmap_with_lock),

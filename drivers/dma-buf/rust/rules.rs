@@ -16,19 +16,25 @@
 //! | --- | --- |
 //! | a locked function (`dma_buf_pin`, `_unpin`, `_map_attachment`, `_unmap_attachment`, `_vmap`, `_vunmap`, `_invalidate_mappings`) called without the buffer's reservation lock | the call, as with the lock held: the core takes the lock with a trylock for the call; if another task holds it, the call runs without it, as the C core runs it |
 //! | `dma_buf_attach` or `_dynamic_attach` called with the lock held by the caller | `ERR_PTR(-EDEADLK)`, nothing attached: the C core deadlocks, and so may the exporter's `attach` |
-//! | `dma_buf_detach` called with the lock held | the attachment leaves the buffer's list at once, under the caller's lock (no invalidation reaches it, the caller may free its data); the exporter's `detach`, which may take the lock, runs from a worker once the caller lets go, and the attachment is freed after it |
+//! | `dma_buf_detach` called with the lock held | the attachment leaves the buffer's list at once, under the caller's lock (no invalidation reaches it, the caller may free its data); the exporter's `detach` runs from a worker, so that one that takes the lock waits for the caller to let go, and the attachment is freed after it; without memory for the worker, `detach` runs at once, as the C core calls it |
 //! | the `_unlocked` map, unmap, vmap and vunmap called with the lock held | the call, completed under the caller's lock (the C core deadlocks) |
 //! | `dma_buf_begin_cpu_access`, `_end_cpu_access` or `_mmap` called with the lock held | the call, as the C core makes it: the core takes no lock there (an exporter callback that takes it deadlocks, as with the C core) |
-//! | a null or error pointer, a buffer without operations, an attachment of another buffer, a vunmap of a mapping that is not the buffer's | `-EINVAL` (`ERR_PTR(-EINVAL)`), or nothing for the `void` functions (the C core dereferences most of these, or stops the kernel with `BUG_ON`) |
+//! | a null or error pointer, a buffer without operations, an attachment of another buffer, a vunmap of a mapping that is not the buffer's | `-EINVAL` (`ERR_PTR(-EINVAL)`), nothing for the `void` functions, `false` from `dma_buf_attach_revocable` (the C core dereferences most of these, or stops the kernel with `BUG_ON`); `dma_buf_fd` refuses a null or error pointer with `-EINVAL` and no warning |
+//! | `dma_buf_export` without private data, `map_dma_buf`, `unmap_dma_buf` or `release`, or with only one of `pin` and `unpin` | `ERR_PTR(-EINVAL)`, as in C |
+//! | an exporter callback that returns a positive value | passed on where the function returns an `int`, as in C; `-EINVAL` where it returns a pointer (attach, a static importer's pin in map) |
 //!
 //! Warnings are counted per call site (the return address into the caller) and kind of
 //! misuse: the first at a site is a kernel warning with a backtrace, after a line such as
-//! `dma-buf: dma_buf_pin() called from qaic_prepare_import_bo+0x5c/0x120 [qaic] without the
-//! buffer's reservation lock, which the locking convention requires; taken for the call`;
-//! the 10th, 100th, 1000th, ... repeat at the site is one line with its count.
+//! `dma-buf: dma_buf_map_attachment() called from qaic_prepare_import_bo+0x5c/0x120 [qaic]
+//! without the buffer's reservation lock, which the dma-buf locking convention requires; taken
+//! for the call`; the 10th, 100th, 1000th, ... repeat at the site is one line with its count.
+//! The first 256 call sites are counted apart ([`SITES`]), later ones together.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{
+    compiler_fence, AtomicU32, AtomicUsize,
+    Ordering::{Relaxed, SeqCst},
+};
 use kernel::{
     bindings,
     dma_buf::{DmaBuf, ExportedAttachment},
@@ -133,9 +139,12 @@ impl Entry {
     }
 
     /// Refuses a bad argument with `EINVAL`, warning: `what` says what is wrong with it.
-    #[cold]
+    ///
+    /// Inline, so that [`keep_frame`] lands in the entry point.
+    #[inline(always)]
     pub(crate) fn bad_arg(&self, what: &CStr) -> Error {
         self.warn(Kind::Arg, what, c"refused with -EINVAL");
+        keep_frame();
         EINVAL
     }
 
@@ -199,7 +208,9 @@ impl Entry {
             // SAFETY: The current task holds the lock (just checked) for the call.
             return unsafe { resv.with_held(f) };
         }
-        self.broke_locked(resv, f)
+        let result = self.broke_locked(resv, f);
+        keep_frame();
+        result
     }
 
     #[cold]
@@ -262,6 +273,18 @@ impl Entry {
             f(&resv.lock(&mut Unlocked::new()))
         }
     }
+}
+
+/// Keeps the call before it out of tail position, in the entry point it is inlined into.
+///
+/// A warning finds its call site above the entry point's frame on the stack ([`caller`]); an
+/// entry point whose last act is the call that warns (a `void` one refusing an argument, or
+/// running a locked function for a caller without the lock) would otherwise jump to it
+/// instead, and its frame would be gone. A fence is an instruction that may have side effects,
+/// so the compiler cannot drop it or make the call before it a jump; it emits no code.
+#[inline(always)]
+fn keep_frame() {
+    compiler_fence(SeqCst);
 }
 
 /// Returns whether `ptr` is null or an error pointer (`IS_ERR_OR_NULL()`), in one compare: null
