@@ -640,6 +640,10 @@ static void misuse_exporter_positive_attach(struct kunit *test)
 	ctx->exp->attach_ret = 1;
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_attach(ctx->buf, ctx->dev), ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_EQ(test, ctx->exp->attach, 1);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    dma_buf_dynamic_attach(ctx->buf, ctx->dev, &misuse_importer, ctx),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, ctx->exp->attach, 2);
 	KUNIT_EXPECT_EQ(test, ctx->exp->detach, 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->buf->attachments));
 }
@@ -811,6 +815,11 @@ static void misuse_static_map_positive_pin(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE),
 			    ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 1);
+	/* The same under the caller's lock. */
+	dma_resv_lock(ctx->buf->resv, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, dma_buf_map_attachment(a, DMA_TO_DEVICE), ERR_PTR(-EINVAL));
+	dma_resv_unlock(ctx->buf->resv);
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 2);
 	KUNIT_EXPECT_EQ(test, ctx->exp->map, 0);
 	dma_buf_detach(ctx->buf, a);
 	KUNIT_EXPECT_EQ(test, ctx->exp->unpin, 0);
@@ -1161,33 +1170,55 @@ static void pattern_incomplete_export(struct kunit *test)
 		.map_dma_buf = misuse_map,
 		.unmap_dma_buf = misuse_unmap,
 	};
+	static const struct dma_buf_ops no_map = {
+		.unmap_dma_buf = misuse_unmap,
+		.release = misuse_release,
+	};
+	static const struct dma_buf_ops no_unmap = {
+		.map_dma_buf = misuse_map,
+		.release = misuse_release,
+	};
 	static const struct dma_buf_ops only_pin = {
 		.pin = misuse_pin,
 		.map_dma_buf = misuse_map,
 		.unmap_dma_buf = misuse_unmap,
 		.release = misuse_release,
 	};
-	static const struct dma_buf_ops *const incomplete[] = { NULL, &no_release };
+	static const struct dma_buf_ops only_unpin = {
+		.unpin = misuse_unpin,
+		.map_dma_buf = misuse_map,
+		.unmap_dma_buf = misuse_unmap,
+		.release = misuse_release,
+	};
+	static const struct dma_buf_ops *const incomplete[] = {
+		NULL, &no_release, &no_map, &no_unmap,
+	};
+	static const struct dma_buf_ops *const unpaired[] = { &only_pin, &only_unpin };
 	struct misuse_ctx *ctx = test->priv;
 	DEFINE_DMA_BUF_EXPORT_INFO(info);
-	int i, n = ARRAY_SIZE(incomplete);
+	int i, n = ARRAY_SIZE(incomplete), m = ARRAY_SIZE(unpaired);
 
-	/* A loop the compiler cannot unroll into two call sites. */
+	/* Loops the compiler cannot unroll into more call sites. */
 	OPTIMIZER_HIDE_VAR(n);
+	OPTIMIZER_HIDE_VAR(m);
 	info.size = PAGE_SIZE;
 	info.flags = O_RDWR;
 	info.ops = &misuse_ops;
 	KUNIT_EXPECT_PTR_EQ(test, dma_buf_export(&info), ERR_PTR(-EINVAL));
 	info.priv = ctx->exp;
-	/* One call site, two calls: warned once. */
+	/* One call site, four calls: warned once. */
 	for (i = 0; i < n; i++) {
 		info.ops = incomplete[i];
 		KUNIT_EXPECT_PTR_EQ_MSG(test, dma_buf_export(&info), ERR_PTR(-EINVAL),
 					"operations %d", i);
 	}
-	info.ops = &only_pin;
-	KUNIT_EXPECT_PTR_EQ(test, dma_buf_export(&info), ERR_PTR(-EINVAL));
-	KUNIT_EXPECT_EQ(test, ctx->exp->pin, 0);
+	for (i = 0; i < m; i++) {
+		info.ops = unpaired[i];
+		KUNIT_EXPECT_PTR_EQ_MSG(test, dma_buf_export(&info), ERR_PTR(-EINVAL),
+					"unpaired operations %d", i);
+	}
+	/* Nothing was called, nothing released. */
+	KUNIT_EXPECT_EQ(test, ctx->exp->pin + ctx->exp->unpin + ctx->exp->map, 0);
 	EXPECT_WARNINGS(test, 2, "dma_buf_export", "without private data", REFUSED_EINVAL);
 	EXPECT_WARNED(test, "dma_buf_export", "with only one of pin and unpin", REFUSED_EINVAL);
 }
