@@ -8,6 +8,9 @@ as in summary.tsv (TEST may contain spaces), and groups of rows of which at leas
 fail and any may, for a failure whose place depends on the run (which test a sanitizer's
 single report lands in, for example):
     Must-fail-one-of: CORE SUITE TEST | CORE SUITE TEST ...
+and rows that may fail but need not, for a detector that sees the bug only when a race lands
+(DEBUG_LIST in a concurrent suite, for example); the header says why:
+    May-fail: CORE SUITE TEST
 SUMMARY is the collection of the mutated core's run against the C core's results of the same
 source. The mutation is caught when every named row and a row of every group failed and
 nothing else did; a named row of a suite that compares the cores also fails its
@@ -28,8 +31,8 @@ def parse_row(patch, text):
 
 
 def expected_rows(patch):
-    """The rows that must fail, and the groups of which one must."""
-    rows, groups = set(), []
+    """The rows that must fail, the groups of which one must, and the rows that may."""
+    rows, groups, optional = set(), [], set()
     header = patch.read_text().split("\n--- ", 1)[0]
     for line in header.splitlines():
         if line.startswith("Must-fail:"):
@@ -37,7 +40,9 @@ def expected_rows(patch):
         elif line.startswith("Must-fail-one-of:"):
             alternatives = line.removeprefix("Must-fail-one-of:").split("|")
             groups.append({parse_row(patch, alt) for alt in alternatives})
-    return rows, groups
+        elif line.startswith("May-fail:"):
+            optional.add(parse_row(patch, line.removeprefix("May-fail:")))
+    return rows, groups, optional
 
 
 def with_differential(rows, manifest):
@@ -53,11 +58,11 @@ def main():
     patch, summary, manifest_path = map(Path, sys.argv[1:4])
     with open(manifest_path, "rb") as f:
         manifest = tomllib.load(f)
-    expected, groups = expected_rows(patch)
+    expected, groups, optional = expected_rows(patch)
     if not expected and not groups:
         print(f"{patch.stem}: no Must-fail lines in {patch}: nothing to check it by")
         return 1
-    allowed = with_differential(expected.union(*groups), manifest)
+    allowed = with_differential(expected.union(optional, *groups), manifest)
     failed = set()
     for line in summary.read_text().splitlines():
         core, suite, test, result = line.split("\t")
