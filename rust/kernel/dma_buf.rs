@@ -95,11 +95,13 @@ unsafe impl Sync for DmaBuf {}
 // SAFETY: `get_dma_buf()` takes a reference to the buffer's file and `dma_buf_put()` drops one;
 // the buffer is released when the file's last reference goes.
 unsafe impl AlwaysRefCounted for DmaBuf {
+    #[inline]
     fn inc_ref(&self) {
         // SAFETY: The buffer is exported and referenced (type invariant).
         unsafe { bindings::get_dma_buf(self.as_raw()) };
     }
 
+    #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller gives up one reference to an exported buffer.
         unsafe { bindings::dma_buf_put(obj.cast().as_ptr()) };

@@ -43,11 +43,13 @@ unsafe impl Sync for Fence {}
 // SAFETY: `dma_fence_get()` and `dma_fence_put()` manage the fence's reference count, and the
 // fence is freed only when that count drops to zero.
 unsafe impl AlwaysRefCounted for Fence {
+    #[inline]
     fn inc_ref(&self) {
         // SAFETY: The fence is initialised and its count is non-zero (type invariant).
         unsafe { bindings::dma_fence_get(self.as_raw()) };
     }
 
+    #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller gives up one reference to a valid fence.
         unsafe { bindings::dma_fence_put(obj.cast().as_ptr()) }

@@ -614,6 +614,21 @@ impl<'a> ResvGuard<'a> {
         to_result(unsafe { bindings::dma_resv_reserve_fences(self.resv.as_raw(), num_fences) })
     }
 
+    /// Makes room for `num_fences` more fences, to be added through the returned
+    /// [`FenceSlots`] without another reservation each: what a caller that adds several
+    /// fences at once (a fence container's, one by one) does in C.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the fence list cannot grow.
+    pub fn reserve_slots(&mut self, num_fences: u32) -> Result<FenceSlots<'_, 'a>> {
+        self.reserve_fences(num_fences)?;
+        Ok(FenceSlots {
+            guard: self,
+            left: num_fences,
+        })
+    }
+
     /// Adds `fence` with `usage` to the object, replacing an older fence of the same context.
     ///
     /// Fence containers (arrays, chains) must be added as their individual fences.
@@ -630,6 +645,7 @@ impl<'a> ResvGuard<'a> {
     }
 
     /// Iterates over the fences of `usage` and every lower usage, with their usage.
+    #[inline]
     pub fn fences(&self, usage: Usage) -> Fences<'_> {
         let mut cursor = bindings::dma_resv_iter::default();
         // SAFETY: `cursor` is valid for writes and the object is initialised.
@@ -639,6 +655,42 @@ impl<'a> ResvGuard<'a> {
             started: false,
             _guard: core::marker::PhantomData,
         }
+    }
+}
+
+/// Room for fences in a locked reservation object, made by [`ResvGuard::reserve_slots`].
+///
+/// # Invariants
+///
+/// The object has room for at least `left` more fences: each [`FenceSlots::add`] takes at most
+/// one of the slots reserved (`dma_resv_add_fence()` replaces a fence of the same context in
+/// place, or takes a free slot), and the guard it borrows keeps the object locked.
+pub struct FenceSlots<'g, 'a> {
+    guard: &'g mut ResvGuard<'a>,
+    left: u32,
+}
+
+impl FenceSlots<'_, '_> {
+    /// Adds `fence` with `usage`, as [`ResvGuard::add_fence`]: into a reserved slot while
+    /// there is one, and through a reservation of its own after.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the reserved slots are used up and the fence list cannot grow; the object is
+    /// then unchanged.
+    pub fn add(&mut self, fence: &Fence, usage: Usage) -> Result {
+        let Some(left) = self.left.checked_sub(1) else {
+            return self.guard.add_fence(fence, usage);
+        };
+        // SAFETY: The object is locked by the current task (the guard's invariant) and has room
+        // for one more fence (the type invariant); `fence` is valid, and the object takes its own
+        // reference to it.
+        unsafe {
+            bindings::dma_resv_add_fence(self.guard.resv.as_raw(), fence.as_raw(), usage.as_raw())
+        };
+        // INVARIANT: The call took at most one of the slots.
+        self.left = left;
+        Ok(())
     }
 }
 
@@ -662,6 +714,7 @@ pub struct Fences<'g> {
 impl<'g> Iterator for Fences<'g> {
     type Item = (&'g Fence, Usage);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         // SAFETY: `cursor` was set up by `dma_resv_iter_begin()` for an object whose lock is held
         // for `'g` (the borrowed guard), as the locked iterator requires.

@@ -22,6 +22,9 @@ use core::{marker::PhantomData, ptr::NonNull};
 /// # Invariants
 ///
 /// `raw` is a valid attachment of a buffer exported by this exporter, for `'a`.
+///
+/// It is a shared borrow of the attachment, so it can be copied like one.
+#[derive(Clone, Copy)]
 pub struct ExportedAttachment<'a> {
     raw: NonNull<bindings::dma_buf_attachment>,
     _p: PhantomData<&'a bindings::dma_buf_attachment>,
