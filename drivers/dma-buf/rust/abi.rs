@@ -9,8 +9,9 @@
 
 use crate::{
     attach, cpu_access, export, fs, list, map,
-    ops::{Direction, Ret},
+    ops::{to_int, Direction},
     rules::{entry, is_err_or_null, Entry},
+    slab,
     vmap::{self, cleared},
 };
 use kernel::{
@@ -61,11 +62,6 @@ same_prototype!(
     dma_buf_vunmap_unlocked,
 );
 
-/// Returns an exporter's `int`, which [`Ret`] keeps as it was, as C returns it.
-fn ret_to_int(ret: Ret) -> c_int {
-    ret.err().unwrap_or(0)
-}
-
 /// Returns `result` as C returns a pointer: the pointer or an error pointer.
 fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
     match result {
@@ -84,7 +80,7 @@ fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
 pub unsafe extern "C" fn dma_buf_core_init() -> c_int {
     // SAFETY: This is the initcall, which runs once, before any buffer is exported.
     unsafe { list::init() };
-    if let Err(e) = fs::init() {
+    if let Err(e) = slab::init().and_then(|()| fs::init()) {
         return e.to_errno();
     }
     #[cfg(CONFIG_DEBUG_FS)]
@@ -315,7 +311,7 @@ pub unsafe extern "C" fn dma_buf_pin(attach: *mut bindings::dma_buf_attachment) 
     static ENTRY: Entry = entry!(dma_buf_pin);
     // SAFETY: C callers pass a live attachment.
     match unsafe { ENTRY.attachment(attach) } {
-        Ok(attachment) => ENTRY.run_locked(attachment.buffer().resv(), |held| {
+        Ok(attachment) => ENTRY.run_locked(attachment.buffer().resv(), move |held| {
             attach::pin(&attachment, held)
         }),
         Err(e) => e.to_errno(),
@@ -332,7 +328,7 @@ pub unsafe extern "C" fn dma_buf_unpin(attach: *mut bindings::dma_buf_attachment
     static ENTRY: Entry = entry!(dma_buf_unpin);
     // SAFETY: C callers pass a live attachment.
     if let Ok(attachment) = unsafe { ENTRY.attachment(attach) } {
-        ENTRY.run_locked(attachment.buffer().resv(), |held| {
+        ENTRY.run_locked(attachment.buffer().resv(), move |held| {
             attach::unpin(&attachment, held)
         });
     }
@@ -350,13 +346,14 @@ pub unsafe extern "C" fn dma_buf_map_attachment(
 ) -> *mut bindings::sg_table {
     static ENTRY: Entry = entry!(dma_buf_map_attachment);
     might_sleep();
-    to_ptr((|| {
-        // SAFETY: C callers pass a live attachment.
-        let attachment = unsafe { ENTRY.attachment(attach) }?;
-        ENTRY.run_locked(attachment.buffer().resv(), |held| {
-            map::map(&attachment, direction, held)
-        })
-    })())
+    // SAFETY: C callers pass a live attachment.
+    match unsafe { ENTRY.attachment(attach) } {
+        // The result as C has it in the closure, so that it comes back in a register.
+        Ok(attachment) => ENTRY.run_locked(attachment.buffer().resv(), move |held| {
+            to_ptr(map::map(&attachment, direction, held))
+        }),
+        Err(e) => e.to_ptr(),
+    }
 }
 
 /// `dma_buf_map_attachment_unlocked()`.
@@ -371,13 +368,14 @@ pub unsafe extern "C" fn dma_buf_map_attachment_unlocked(
 ) -> *mut bindings::sg_table {
     static ENTRY: Entry = entry!(dma_buf_map_attachment_unlocked);
     might_sleep();
-    to_ptr((|| {
-        // SAFETY: C callers pass a live attachment.
-        let attachment = unsafe { ENTRY.attachment(attach) }?;
-        ENTRY.lock_for(attachment.buffer().resv(), |held| {
-            map::map(&attachment, direction, held)
-        })
-    })())
+    // SAFETY: C callers pass a live attachment.
+    match unsafe { ENTRY.attachment(attach) } {
+        // The result as C has it in the closure, so that it comes back in a register.
+        Ok(attachment) => ENTRY.lock_for(attachment.buffer().resv(), move |held| {
+            to_ptr(map::map(&attachment, direction, held))
+        }),
+        Err(e) => e.to_ptr(),
+    }
 }
 
 /// `dma_buf_unmap_attachment()`.
@@ -398,7 +396,7 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment(
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
         let table = ENTRY.valid(sg_table)?;
-        ENTRY.run_locked(attachment.buffer().resv(), |held| {
+        ENTRY.run_locked(attachment.buffer().resv(), move |held| {
             // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
             unsafe { map::unmap(&attachment, table, direction, held) }
         });
@@ -423,7 +421,7 @@ pub unsafe extern "C" fn dma_buf_unmap_attachment_unlocked(
         // SAFETY: C callers pass a live attachment.
         let attachment = unsafe { ENTRY.attachment(attach) }?;
         let table = ENTRY.valid(sg_table)?;
-        ENTRY.lock_for(attachment.buffer().resv(), |held| {
+        ENTRY.lock_for(attachment.buffer().resv(), move |held| {
             // SAFETY: The caller gives back a table of this attachment, mapped in `direction`.
             unsafe { map::unmap(&attachment, table, direction, held) }
         });
@@ -455,7 +453,9 @@ pub unsafe extern "C" fn dma_buf_invalidate_mappings(dmabuf: *mut bindings::dma_
     static ENTRY: Entry = entry!(dma_buf_invalidate_mappings);
     // SAFETY: C callers pass a referenced buffer.
     if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
-        ENTRY.run_locked(buf.resv(), |held| attach::invalidate_mappings(buf, held));
+        ENTRY.run_locked(buf.resv(), move |held| {
+            attach::invalidate_mappings(buf, held)
+        });
     }
 }
 
@@ -475,10 +475,9 @@ pub unsafe extern "C" fn dma_buf_begin_cpu_access(
     static ENTRY: Entry = entry!(dma_buf_begin_cpu_access);
     // SAFETY: C callers pass a referenced buffer.
     match unsafe { ENTRY.buffer(dmabuf) } {
-        Ok(buf) => {
-            let locked = ENTRY.caller_holds(buf.resv(), CALLED_AS_IN_C);
-            ret_to_int(cpu_access::begin(buf, direction, locked))
-        }
+        Ok(buf) => ENTRY.unlocked(buf.resv(), CALLED_AS_IN_C, move |locked| {
+            to_int(cpu_access::begin(buf, direction, locked))
+        }),
         Err(e) => e.to_errno(),
     }
 }
@@ -496,10 +495,9 @@ pub unsafe extern "C" fn dma_buf_end_cpu_access(
     static ENTRY: Entry = entry!(dma_buf_end_cpu_access);
     // SAFETY: C callers pass a referenced buffer.
     match unsafe { ENTRY.buffer(dmabuf) } {
-        Ok(buf) => {
-            let locked = ENTRY.caller_holds(buf.resv(), CALLED_AS_IN_C);
-            ret_to_int(cpu_access::end(buf, direction, locked))
-        }
+        Ok(buf) => ENTRY.unlocked(buf.resv(), CALLED_AS_IN_C, move |locked| {
+            to_int(cpu_access::end(buf, direction, locked))
+        }),
         Err(e) => e.to_errno(),
     }
 }
@@ -529,7 +527,7 @@ pub unsafe extern "C" fn dma_buf_mmap(
             // SAFETY: The caller's `mmap` is setting the mapping up (the C contract; not null
             // or an error pointer: checked above).
             let vma = unsafe { VmaNew::from_raw(vma.as_ptr()) };
-            ret_to_int(cpu_access::mmap(buf, vma, pgoff))
+            to_int(cpu_access::mmap(buf, vma, pgoff))
         }
         Err(e) => e.to_errno(),
     }
@@ -580,31 +578,26 @@ unsafe fn vmap_entry(
     map: *mut bindings::iosys_map,
     unlocked: bool,
 ) -> c_int {
-    let mut map = match entry.valid(map) {
+    let map = match entry.valid(map) {
         Ok(map) => map,
         Err(e) => return e.to_errno(),
     };
     // SAFETY: The caller's `map` is valid for writes (not null or an error pointer: checked
     // above); it is cleared on every path.
-    let map = unsafe { map.as_mut() };
-    *map = cleared();
+    unsafe { map.write(cleared()) };
     // SAFETY: C callers pass a referenced buffer.
     let buf = match unsafe { entry.buffer(dmabuf) } {
         Ok(buf) => buf,
         Err(e) => return e.to_errno(),
     };
+    // SAFETY: `map` is valid for writes (see above).
+    let vmap = move |held: &ResvGuard<'_>| unsafe { vmap::vmap(buf, map, held) };
     let mapped = if unlocked {
-        entry.lock_for(buf.resv(), |held| vmap::vmap(buf, held))
+        entry.lock_for(buf.resv(), vmap)
     } else {
-        entry.run_locked(buf.resv(), |held| vmap::vmap(buf, held))
+        entry.run_locked(buf.resv(), vmap)
     };
-    match mapped {
-        Ok(mapped) => {
-            *map = mapped;
-            0
-        }
-        Err(ret) => ret,
-    }
+    to_int(mapped)
 }
 
 /// `dma_buf_vunmap()`.
@@ -652,18 +645,22 @@ unsafe fn vunmap_entry(
     map: *mut bindings::iosys_map,
     unlocked: bool,
 ) {
-    let _: Result = (|| {
-        // SAFETY: C callers pass a referenced buffer.
-        let buf = unsafe { entry.buffer(dmabuf) }?;
-        let map = entry.valid(map)?;
-        // SAFETY: `map` is valid (the caller's promise; not null or an error pointer: checked
-        // above).
-        let vunmap = |held: &ResvGuard<'_>| unsafe { vmap::vunmap(buf, map, held) };
-        let done = if unlocked {
-            entry.lock_for(buf.resv(), vunmap)
-        } else {
-            entry.run_locked(buf.resv(), vunmap)
-        };
-        done.map_err(|_| entry.bad_arg(c"with a map that is not the buffer's"))
-    })();
+    // SAFETY: C callers pass a referenced buffer.
+    let Ok(buf) = (unsafe { entry.buffer(dmabuf) }) else {
+        return;
+    };
+    let Ok(map) = entry.valid(map) else {
+        return;
+    };
+    // SAFETY: `map` is valid (the caller's promise; not null or an error pointer: checked
+    // above).
+    let vunmap = move |held: &ResvGuard<'_>| unsafe { vmap::vunmap(buf, map, held) };
+    let done = if unlocked {
+        entry.lock_for(buf.resv(), vunmap)
+    } else {
+        entry.run_locked(buf.resv(), vunmap)
+    };
+    if done.is_err() {
+        let _ = entry.bad_arg(c"with a map that is not the buffer's");
+    }
 }

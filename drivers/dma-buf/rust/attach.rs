@@ -6,6 +6,7 @@
 
 use crate::{
     ops::{self, ExporterOps},
+    slab,
     trace::trace,
 };
 use core::ptr::NonNull;
@@ -34,9 +35,9 @@ pub(crate) unsafe fn attach(
     importer_priv: *mut c_void,
 ) -> Result<NonNull<bindings::dma_buf_attachment>> {
     let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
-    // SAFETY: All-zero is a valid `struct dma_buf_attachment`: null pointers, an unlinked node.
-    let mut new: KBox<bindings::dma_buf_attachment> =
-        KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
+    let raw = slab::alloc_attachment().ok_or(ENOMEM)?;
+    // SAFETY: `raw` is the new zeroed attachment, not yet shared with anyone.
+    let new = unsafe { &mut *raw.as_ptr() };
     new.dev = dev.as_ptr();
     new.dmabuf = buf.as_raw();
     // SAFETY: `importer_ops` is null or static (the caller's guarantee).
@@ -45,14 +46,13 @@ pub(crate) unsafe fn attach(
     }
     new.importer_ops = importer_ops;
     new.importer_priv = importer_priv;
-    let raw = NonNull::from(KBox::leak(new));
     // SAFETY: `raw` is the new attachment, alive until `detach` or the error path below frees
     // it.
     let attachment = unsafe { ExportedAttachment::from_raw(raw) };
     if let Err(e) = ops.attach(&attachment) {
-        // SAFETY: `raw` came from `KBox::leak` and the exporter refused it, so nothing else
-        // refers to it.
-        drop(unsafe { KBox::from_raw(raw.as_ptr()) });
+        // SAFETY: `raw` came from `alloc_attachment` and the exporter refused it, so nothing
+        // else refers to it.
+        unsafe { slab::free_attachment(raw) };
         return Err(e);
     }
     // The caller does not hold the lock (the entry point refused it otherwise).
@@ -177,9 +177,12 @@ unsafe fn finish_detach(attach: ExportedAttachment<'_>) {
         attach.is_dynamic(),
         dev
     ));
-    // SAFETY: `attach` came from `KBox::leak` in `attach()`; it is off the list and the caller
-    // does not use it again.
-    drop(unsafe { KBox::from_raw(attach.as_raw()) });
+    // An attachment's address is never null (its invariant).
+    if let Some(raw) = NonNull::new(attach.as_raw()) {
+        // SAFETY: `attach` came from `alloc_attachment` in `attach()`; it is off the list and
+        // the caller does not use it again.
+        unsafe { slab::free_attachment(raw) };
+    }
 }
 
 /// Returns the head of the attachment list of `buf`.
@@ -189,22 +192,19 @@ fn attachments(buf: &DmaBuf) -> *mut bindings::list_head {
 }
 
 /// Pins the buffer for `attach` (`dma_buf_pin()`), locked: 0, or the exporter's nonzero
-/// result as it is (`-EINVAL` for a buffer without operations).
+/// result as it is.
+#[inline]
 pub(crate) fn pin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> c_int {
     // As the C core: only dynamic importers pin; warn, but let the exporter decide.
     kernel::warn_on!(!attach.is_dynamic());
-    match ExporterOps::of(attach.buffer()) {
-        Some(ops) => ops.pin(attach, held),
-        None => EINVAL.to_errno(),
-    }
+    ExporterOps::of_attached(attach).pin(attach, held)
 }
 
 /// Releases a pin of `attach` (`dma_buf_unpin()`), locked.
+#[inline]
 pub(crate) fn unpin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
     kernel::warn_on!(!attach.is_dynamic());
-    if let Some(ops) = ExporterOps::of(attach.buffer()) {
-        ops.unpin(attach, held);
-    }
+    ExporterOps::of_attached(attach).unpin(attach, held);
 }
 
 /// Tells every importer of `buf` that wants to know that its mappings are invalid

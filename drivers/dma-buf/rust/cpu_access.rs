@@ -3,7 +3,7 @@
 //! CPU access to a buffer: begin and end from the kernel, mappings to userspace.
 
 use crate::{
-    ops::{to_error, Direction, ExporterOps, Ret},
+    ops::{errno, to_error, Direction, ExporterOps, Ret},
     trace::trace,
 };
 use kernel::{
@@ -26,12 +26,12 @@ pub(crate) fn begin(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
         buf.resv().might_lock();
     }
     ExporterOps::of(buf)
-        .ok_or(EINVAL.to_errno())?
+        .ok_or(errno(EINVAL))?
         .begin_cpu_access(dir)?;
     // The exporter may have waited already; waiting again for signaled fences is cheap.
     let write = dir == bindings::dma_data_direction_DMA_BIDIRECTIONAL
         || dir == bindings::dma_data_direction_DMA_TO_DEVICE;
-    wait_fences(buf, Usage::for_access(write)).map_err(Error::to_errno)
+    wait_fences(buf, Usage::for_access(write)).map_err(errno)
 }
 
 /// Waits, interruptibly and without limit, for the fences of `usage` of `buf`.
@@ -64,7 +64,7 @@ pub(crate) fn end(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
         buf.resv().might_lock();
     }
     ExporterOps::of(buf)
-        .ok_or(EINVAL.to_errno())?
+        .ok_or(errno(EINVAL))?
         .end_cpu_access(dir)
 }
 
@@ -76,13 +76,13 @@ pub(crate) fn end(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
 /// `EINVAL` if the exporter cannot map to userspace or the range runs past the buffer,
 /// `EOVERFLOW` if its end overflows, or the exporter's nonzero result as it is.
 pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Ret {
-    let ops = ExporterOps::of(buf).ok_or(EINVAL.to_errno())?;
+    let ops = ExporterOps::of(buf).ok_or(errno(EINVAL))?;
     if !ops.can_mmap() {
-        return Err(EINVAL.to_errno());
+        return Err(errno(EINVAL));
     }
-    let end = pgoff.checked_add(pages(vma)).ok_or(EOVERFLOW.to_errno())?;
+    let end = pgoff.checked_add(pages(vma)).ok_or(errno(EOVERFLOW))?;
     if end > buf.size() >> PAGE_SHIFT {
-        return Err(EINVAL.to_errno());
+        return Err(errno(EINVAL));
     }
     // SAFETY: The mapping is being set up (`VmaNew`), so its file and page offset may be
     // changed; `vma_set_file()` takes a reference to the buffer's file for it and drops the

@@ -35,6 +35,7 @@ mod ops;
 mod poll;
 mod rules;
 mod sg_debug;
+mod slab;
 #[cfg(CONFIG_SYNC_FILE)]
 mod sync_file;
 mod trace;

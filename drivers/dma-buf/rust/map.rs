@@ -7,11 +7,12 @@ use crate::{
     ops::{to_error, Direction, ExporterOps},
     sg_debug,
 };
-use core::ptr::NonNull;
+use core::{num::NonZero, ptr::NonNull};
 use kernel::{
     bindings,
     dma_buf::ExportedAttachment,
     dma_resv::{ResvGuard, Usage},
+    ffi::c_int,
     prelude::*,
 };
 
@@ -26,39 +27,27 @@ fn pin_on_map(ops: &ExporterOps<'_>, attach: &ExportedAttachment<'_>) -> bool {
 /// Static importers of an exporter that can pin get the buffer pinned for the mapping's
 /// lifetime, and wait for the buffer's kernel fences before it is returned; dynamic importers
 /// wait themselves.
+///
+/// Inline in the entry points, so that its result stays in registers; the failures are out
+/// of line.
+#[inline(always)]
 pub(crate) fn map(
     attach: &ExportedAttachment<'_>,
     dir: Direction,
     held: &ResvGuard<'_>,
 ) -> Result<NonNull<bindings::sg_table>> {
-    let ops = ExporterOps::of(attach.buffer()).ok_or(EINVAL)?;
-    let pinned = pin_on_map(&ops, attach);
-    if pinned {
-        let e = ops.pin(attach, held);
-        if e != 0 {
-            // An exporter must not make a buffer inaccessible while attachments that
-            // prevent it exist.
-            if e == EBUSY.to_errno() {
-                kernel::do_once_lite! { kernel::warn_on!(true); }
-            }
-            return Err(to_error(e));
+    let ops = ExporterOps::of_attached(attach);
+    if pin_on_map(&ops, attach) {
+        if let Some(e) = NonZero::new(ops.pin(attach, held)) {
+            return Err(pin_failed(e));
         }
     }
-    let mapped = map_pinned(&ops, attach, dir, held);
-    if mapped.is_err() && pinned {
-        ops.unpin(attach, held);
-    }
-    mapped
-}
-
-/// Maps, after any pin that the mapping needs was taken.
-fn map_pinned(
-    ops: &ExporterOps<'_>,
-    attach: &ExportedAttachment<'_>,
-    dir: Direction,
-    held: &ResvGuard<'_>,
-) -> Result<NonNull<bindings::sg_table>> {
-    let table = ops.map(attach, dir, held)?;
+    // The failures find the operations again, as C does: nothing but the attachment and the
+    // table is kept across the exporter's calls.
+    let table = match ops.map(attach, dir, held) {
+        Ok(table) => table,
+        Err(e) => return Err(map_failed(*attach, held, e)),
+    };
     let ready = if attach.is_dynamic() {
         Ok(())
     } else {
@@ -72,12 +61,51 @@ fn map_pinned(
             unsafe { sg_debug::check_alignment(wrapped) };
             Ok(wrapped)
         }
-        Err(e) => {
-            // SAFETY: `table` is the exporter's table for `attach` in `dir`, not given out.
-            unsafe { ops.unmap(attach, table, dir, held) };
-            Err(e)
-        }
+        // SAFETY: `table` is the exporter's table for `attach` in `dir`, not given out.
+        Err(e) => Err(unsafe { unmap_failed(*attach, table, dir, held, e) }),
     }
+}
+
+/// The error of a static importer's pin in [`map`] that failed with `e`.
+#[cold]
+fn pin_failed(e: NonZero<c_int>) -> Error {
+    // An exporter must not make a buffer inaccessible while attachments that prevent it
+    // exist.
+    if e.get() == EBUSY.to_errno() {
+        kernel::do_once_lite! { kernel::warn_on!(true); }
+    }
+    to_error(e)
+}
+
+/// Undoes the pin of a [`map`] whose exporter's `map_dma_buf` failed with `e`; returns `e`.
+///
+/// The attachment comes by value, in a register: a reference would keep it in memory on the
+/// fast path.
+#[cold]
+fn map_failed(attach: ExportedAttachment<'_>, held: &ResvGuard<'_>, e: Error) -> Error {
+    let ops = ExporterOps::of_attached(&attach);
+    if pin_on_map(&ops, &attach) {
+        ops.unpin(&attach, held);
+    }
+    e
+}
+
+/// Undoes a [`map`] that failed with `e` after the exporter mapped `table`; returns `e`.
+///
+/// # Safety
+///
+/// `table` is the exporter's table for `attach` in `dir`, not given out.
+#[cold]
+unsafe fn unmap_failed(
+    attach: ExportedAttachment<'_>,
+    table: NonNull<bindings::sg_table>,
+    dir: Direction,
+    held: &ResvGuard<'_>,
+    e: Error,
+) -> Error {
+    // SAFETY: The caller's guarantee.
+    unsafe { ExporterOps::of_attached(&attach).unmap(&attach, table, dir, held) };
+    map_failed(attach, held, e)
 }
 
 /// Unmaps a table that [`map`] returned (`dma_buf_unmap_attachment()`), locked.
@@ -85,15 +113,14 @@ fn map_pinned(
 /// # Safety
 ///
 /// `table` was returned by [`map`] for `attach` in `dir` and is not used after this call.
+#[inline]
 pub(crate) unsafe fn unmap(
     attach: &ExportedAttachment<'_>,
     table: NonNull<bindings::sg_table>,
     dir: Direction,
     held: &ResvGuard<'_>,
 ) {
-    let Some(ops) = ExporterOps::of(attach.buffer()) else {
-        return;
-    };
+    let ops = ExporterOps::of_attached(attach);
     // SAFETY: The caller gives back a table of `map`, which came from `sg_debug::wrap`.
     let table = unsafe { sg_debug::unwrap(table) };
     // SAFETY: `table` is the exporter's table of the mapping the caller gives back.

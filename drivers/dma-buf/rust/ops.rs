@@ -6,7 +6,7 @@
 //! `struct dma_buf_attach_ops`. The callbacks that the locking convention runs with the
 //! reservation lock held take the guard proof; the others are called without.
 
-use core::ptr::NonNull;
+use core::{num::NonZero, ptr::NonNull};
 use kernel::{
     bindings,
     dma_buf::{DmaBuf, ExportedAttachment},
@@ -23,21 +23,35 @@ pub(crate) type Direction = bindings::dma_data_direction;
 /// The `int` an exporter's callback returned, kept as it is: `Ok` for zero, else `Err` with
 /// a negative errno or, from a buggy exporter, a positive value, which the C core passes on to
 /// its caller as it is (and so does this core, where it returns an `int`).
-pub(crate) type Ret = core::result::Result<(), c_int>;
+///
+/// The error is nonzero, so a `Ret` is laid out as the `int` itself, zero for `Ok`: it is
+/// returned in one register, and [`to_int`] is no instruction.
+pub(crate) type Ret = core::result::Result<(), NonZero<c_int>>;
 
 /// Returns `ret` as [`Ret`].
+#[inline]
 fn ret(ret: c_int) -> Ret {
-    if ret == 0 {
-        Ok(())
-    } else {
-        Err(ret)
-    }
+    NonZero::new(ret).map_or(Ok(()), Err)
+}
+
+/// Returns the error of a [`Ret`] for `e`.
+#[inline]
+pub(crate) fn errno(e: Error) -> NonZero<c_int> {
+    // An `Error` is never zero.
+    NonZero::new(e.to_errno()).unwrap_or(NonZero::<c_int>::MIN)
+}
+
+/// Returns `ret` as the `int` C has for it.
+#[inline]
+pub(crate) fn to_int(ret: Ret) -> c_int {
+    ret.err().map_or(0, NonZero::get)
 }
 
 /// Returns the error an exporter's nonzero `ret` stands for where only an errno can be
 /// returned (an error pointer): a positive value is `EINVAL`, with a one-time warning (the C
 /// core makes it an error pointer that is none, which the caller then dereferences).
-pub(crate) fn to_error(ret: c_int) -> Error {
+pub(crate) fn to_error(ret: NonZero<c_int>) -> Error {
+    let ret = ret.get();
     if ret < 0 {
         return Error::from_errno(ret);
     }
@@ -76,6 +90,18 @@ impl<'a> ExporterOps<'a> {
         let ops = unsafe { (*buf.as_raw()).ops.as_ref() }?;
         // INVARIANT: `ops` is the buffer's table.
         Some(Self { buf, ops })
+    }
+
+    /// Returns the operations of the buffer of `attach`: an attachment's buffer is exported
+    /// (its invariant), so it has them, and the core need not check them again.
+    #[inline]
+    pub(crate) fn of_attached(attach: &'a ExportedAttachment<'_>) -> Self {
+        let buf = attach.buffer();
+        // SAFETY: `buf` is an exported buffer (the attachment's invariant): its operations
+        // table, checked at export, is set and static.
+        let ops = unsafe { &*(*buf.as_raw()).ops };
+        // INVARIANT: `ops` is the buffer's table.
+        Self { buf, ops }
     }
 
     /// Returns whether the exporter can pin: it then serves dynamic importers without pinning,
@@ -187,7 +213,7 @@ impl<'a> ExporterOps<'a> {
 
     /// `mmap` (unlocked) of a mapping whose range was checked to fit in the buffer.
     pub(crate) fn mmap(&self, vma: &VmaNew) -> Ret {
-        let f = self.ops.mmap.ok_or(EINVAL.to_errno())?;
+        let f = self.ops.mmap.ok_or(errno(EINVAL))?;
         // SAFETY: `vma` is being set up for the buffer's file.
         ret(unsafe { f(self.buf.as_raw(), vma.as_ptr()) })
     }
@@ -195,7 +221,7 @@ impl<'a> ExporterOps<'a> {
     /// `vmap` (locked); `EINVAL` if the exporter cannot.
     pub(crate) fn vmap(&self, map: &mut bindings::iosys_map, _held: &ResvGuard<'_>) -> Ret {
         debug_check_held(self.buf, _held);
-        let f = self.ops.vmap.ok_or(EINVAL.to_errno())?;
+        let f = self.ops.vmap.ok_or(errno(EINVAL))?;
         // SAFETY: The buffer is exported, its lock is held (`_held`), `map` is writable.
         ret(unsafe { f(self.buf.as_raw(), map) })
     }

@@ -190,9 +190,14 @@ impl Entry {
         // SAFETY: `ptr` is a live attachment (the caller's guarantee; not null or an error
         // pointer, checked above).
         let dmabuf = unsafe { (*ptr.as_ptr()).dmabuf };
-        // SAFETY: A live attachment's buffer is referenced as long as it is attached.
-        unsafe { self.buffer(dmabuf) }?;
-        // SAFETY: The attachment is live for `'a` and attached to an exported buffer.
+        // An attachment the core made has its exported buffer, whose operations are set; the
+        // pointer is checked against null as the C core checks it (the rest would only catch a
+        // stray pointer that happens to hold an error pointer or a buffer without operations).
+        if dmabuf.is_null() {
+            return Err(self.bad_arg(c"with a NULL or error pointer"));
+        }
+        // SAFETY: The attachment is live for `'a`, made by `dma_buf_dynamic_attach()` (the
+        // caller's guarantee), so attached to an exported buffer.
         Ok(unsafe { ExportedAttachment::from_raw(ptr) })
     }
 
@@ -249,6 +254,29 @@ impl Entry {
         }
         self.broke_unlocked(outcome);
         true
+    }
+
+    /// Runs `f` for a C caller of a function that takes no lock: `f(false)`; or, if the caller
+    /// holds `resv` against the convention, `f(true)` after a warning (`outcome` says what the
+    /// entry point does then).
+    ///
+    /// The warning's path is out of line and returns by itself, so that the fast path keeps
+    /// nothing across it: no registers saved for it.
+    #[inline(always)]
+    pub(crate) fn unlocked<R>(&self, resv: &Resv, outcome: &CStr, f: impl FnOnce(bool) -> R) -> R {
+        if resv.held_by_current() {
+            let result = self.broke_unlocked_then(outcome, f);
+            keep_frame();
+            return result;
+        }
+        f(false)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn broke_unlocked_then<R>(&self, outcome: &CStr, f: impl FnOnce(bool) -> R) -> R {
+        self.broke_unlocked(outcome);
+        f(true)
     }
 
     #[cold]

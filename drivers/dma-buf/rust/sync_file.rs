@@ -121,12 +121,13 @@ pub(crate) fn import(buf: &DmaBuf, user: UserPtr) -> Result {
     // An ioctl: its task holds no reservation lock.
     let mut unlocked = Unlocked::new();
     let mut held = buf.resv().lock(&mut unlocked);
-    held.reserve_fences(count)?;
+    // Room for all of them at once, as the C core makes it.
+    let mut slots = held.reserve_slots(count)?;
     let mut added = Ok(());
     fence.for_each_unwrapped(|f| {
-        // Room was made for all of them above, so this does not fail.
+        // The walk finds the `count` fences again, so this does not fail.
         if added.is_ok() {
-            added = held.add_fence(f, usage);
+            added = slots.add(f, usage);
         }
     });
     added

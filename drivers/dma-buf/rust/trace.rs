@@ -28,16 +28,18 @@ macro_rules! trace {
                     )
                 };
                 if cfg!(CONFIG_LOCKDEP) || enabled {
-                    $crate::name::with_name(buf, |_| {
-                        if enabled {
-                            // SAFETY: The buffer is exported and its name lock is held, as the
-                            // event's assignment of the name requires.
-                            unsafe {
-                                kernel::bindings::[< rust_do_trace_ $event >](
-                                    buf.as_raw() $(, $arg)*
-                                )
-                            };
-                        }
+                    $crate::trace::out_of_line(move || {
+                        $crate::name::with_name(buf, |_| {
+                            if enabled {
+                                // SAFETY: The buffer is exported and its name lock is held,
+                                // as the event's assignment of the name requires.
+                                unsafe {
+                                    kernel::bindings::[< rust_do_trace_ $event >](
+                                        buf.as_raw() $(, $arg)*
+                                    )
+                                };
+                            }
+                        })
                     });
                 }
             }
@@ -50,6 +52,15 @@ macro_rules! trace {
     }};
 }
 pub(crate) use trace;
+
+/// Runs `f`, an enabled event's emission, out of line: the code around a disabled event is
+/// then a jump over it (the static key) and saves no registers for it, as in C.
+#[cfg(CONFIG_TRACEPOINTS)]
+#[cold]
+#[inline(never)]
+pub(crate) fn out_of_line(f: impl FnOnce()) {
+    f()
+}
 
 /// Returns `name` as a NUL-terminated array of `N` bytes, for the `__tracepoint_check`
 /// section.

@@ -6,9 +6,9 @@
 //! `vmapping_counter`, both protected by the reservation lock: the first `vmap` asks the
 //! exporter, the others get the same address, and the last `vunmap` gives it back.
 
-use crate::ops::{ExporterOps, Ret};
+use crate::ops::{errno, ExporterOps, Ret};
 use core::ptr::NonNull;
-use kernel::{bindings, dma_buf::DmaBuf, dma_resv::ResvGuard, ffi::c_int, prelude::*};
+use kernel::{bindings, dma_buf::DmaBuf, dma_resv::ResvGuard, prelude::*};
 
 /// Returns a cleared (null, system memory) mapping.
 pub(crate) fn cleared() -> bindings::iosys_map {
@@ -73,6 +73,18 @@ impl<'a> Shared<'a> {
         unsafe { (*self.buf.as_raw()).vmap_ptr }
     }
 
+    /// Copies the mapping to `out`, as the memory it is (a `struct iosys_map` copied field by
+    /// field would copy its padding in pieces).
+    ///
+    /// # Safety
+    ///
+    /// `out` is valid for writes; it may be the buffer's own `vmap_ptr`.
+    unsafe fn copy_map_to(&self, out: NonNull<bindings::iosys_map>) {
+        // SAFETY: The field is protected by the reservation lock, held for `'a`; `out` is valid
+        // for writes (the caller's guarantee); `copy` allows the two to be one.
+        unsafe { core::ptr::copy(&raw const (*self.buf.as_raw()).vmap_ptr, out.as_ptr(), 1) };
+    }
+
     fn set_map(&self, map: bindings::iosys_map) {
         // SAFETY: The field is protected by the reservation lock, held for `'a`; no reference to
         // it exists.
@@ -80,32 +92,57 @@ impl<'a> Shared<'a> {
     }
 }
 
-/// Maps the buffer into the kernel's address space (`dma_buf_vmap()`), locked.
+/// Maps the buffer into the kernel's address space (`dma_buf_vmap()`), locked, and writes
+/// the mapping to `out`, which is left as it is on failure.
 ///
 /// # Errors
 ///
 /// `-EINVAL` if the exporter cannot, or the exporter's nonzero result as it is (with a
 /// one-time warning, as the C core gives).
-pub(crate) fn vmap(
+///
+/// # Safety
+///
+/// `out` is valid for writes for the call.
+#[inline]
+pub(crate) unsafe fn vmap(
     buf: &DmaBuf,
+    out: NonNull<bindings::iosys_map>,
     held: &ResvGuard<'_>,
-) -> core::result::Result<bindings::iosys_map, c_int> {
-    let ops = ExporterOps::of(buf).ok_or(EINVAL.to_errno())?;
+) -> Ret {
+    let ops = ExporterOps::of(buf).ok_or(errno(EINVAL))?;
     if !ops.can_vmap() {
-        return Err(EINVAL.to_errno());
+        return Err(errno(EINVAL));
     }
     let shared = Shared::of(buf, held);
-    if shared.count() > 0 {
+    let count = shared.count();
+    if count > 0 {
         // A mapping in use is never null; the C core stops the kernel if it is.
         if kernel::warn_on!(is_null(&shared.map())) {
-            return Err(EINVAL.to_errno());
+            return Err(errno(EINVAL));
         }
-        let count = shared.count().checked_add(1).ok_or(EOVERFLOW.to_errno())?;
-        shared.set_count(count);
-        return Ok(shared.map());
+        shared.set_count(count.checked_add(1).ok_or(errno(EOVERFLOW))?);
+        // SAFETY: `out` is valid for writes (the caller's guarantee).
+        unsafe { shared.copy_map_to(out) };
+        return Ok(());
     }
+    // SAFETY: `out` is valid for writes (the caller's guarantee).
+    unsafe { first_vmap(buf, out, held) }
+}
+
+/// [`vmap`] of a buffer that no one has mapped: the exporter's `vmap`.
+///
+/// Out of line, so that a mapping in use is given out without saving registers, and with
+/// its arguments in registers: it finds the operations again.
+///
+/// # Safety
+///
+/// As [`vmap`].
+#[inline(never)]
+unsafe fn first_vmap(buf: &DmaBuf, out: NonNull<bindings::iosys_map>, held: &ResvGuard<'_>) -> Ret {
+    let ops = ExporterOps::of(buf).ok_or(errno(EINVAL))?;
+    let shared = Shared::of(buf, held);
     if kernel::warn_on!(!is_null(&shared.map())) {
-        return Err(EINVAL.to_errno());
+        return Err(errno(EINVAL));
     }
     let mut map = cleared();
     let mapped: Ret = ops.vmap(&mut map, held);
@@ -115,7 +152,9 @@ pub(crate) fn vmap(
     }
     shared.set_map(map);
     shared.set_count(1);
-    Ok(map)
+    // SAFETY: `out` is valid for writes (the caller's guarantee).
+    unsafe { shared.copy_map_to(out) };
+    Ok(())
 }
 
 /// Gives back a mapping [`vmap`] returned (`dma_buf_vunmap()`), locked.
