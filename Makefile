@@ -7,8 +7,9 @@
 #                              per stress case, FUZZ_OPS per fuzz seed), with a table of figures
 #   make bench                 the cost of each dma-buf operation on both cores, built as
 #                              distributions build (BENCH_BOOTS boots of each per mode of
-#                              BENCH_MODES, icount and wall; BENCH_ITERS per batch), with a
-#                              table in out/bench/report.md
+#                              BENCH_MODES, icount and wall; BENCH_ITERS per batch; the Rust
+#                              helpers inlined unless BENCH_INLINE_HELPERS=n), with a table in
+#                              out/bench/report.md
 #   make kernel CORE=rust|c    build one kernel
 #   make builddir CORE=rust|c  print its build directory (for out-of-tree modules)
 #   make compile-fail CORE=..  check that the misuses in tests/compile-fail do not build
@@ -19,7 +20,8 @@
 #   make clean / distclean     remove build trees and results / also the build root
 
 CORE ?= rust
-export CORE MUTATION ALL STRESS_SECONDS FUZZ_OPS BENCH_BOOTS BENCH_ITERS BENCH_MODES
+export CORE MUTATION ALL STRESS_SECONDS FUZZ_OPS BENCH_BOOTS BENCH_ITERS BENCH_MODES \
+	BENCH_INLINE_HELPERS
 
 .PHONY: run test stress bench kernel builddir compile-fail check mutation clean distclean root tree collect
 run test stress bench kernel builddir compile-fail check mutation clean distclean root tree collect:

@@ -40,5 +40,11 @@ for run in $(seq "${BENCH_BOOTS:-3}"); do
 		esac
 	done
 done
+# Which build of the Rust kernel was measured, for the report.
+if grep -q '^CONFIG_RUST_INLINE_HELPERS=y$' "$(kbuild_dir rust)/config"; then
+	echo y
+else
+	echo n
+fi >"$OUT/bench/rust-inline-helpers"
 stage "bench: report"
 in_root python3 "$H/bench_report.py" "$OUT/bench" || exit 1

@@ -190,8 +190,15 @@ def main():
         gm_wall = geomean([r["wall_ratio"] for r in group])
         lines.append(f"| geometric mean, {label} | | | {ratio(gm)} | | | {ratio(gm_net)} "
                      f"| | | {ratio(gm_wall)} |")
+    helpers = args.bench / "rust-inline-helpers"
+    helpers = helpers.read_text().strip() if helpers.exists() else "?"
+    helpers = {"y": "inlined into Rust code (CONFIG_RUST_INLINE_HELPERS=y)",
+               "n": "called from Rust code (CONFIG_RUST_INLINE_HELPERS off)"}.get(
+                   helpers, "inlined or not: unknown")
     report = [
         "# make bench: the Rust core against the C core",
+        "",
+        f"The Rust kernel's C helpers are {helpers}.",
         "",
         f"Instructions per operation (QEMU TCG, -icount shift=0), median of the boots' medians "
         f"with the range across boots: {n_boots['c']} C and {n_boots['rust']} Rust boots; "
@@ -218,6 +225,7 @@ def main():
             f"{n}: {want} in {got} ns" for n, want, got in calibrations))
     (args.bench / "report.md").write_text("\n".join(report) + "\n")
     chart([r for r in measured if r["ratio"]], args.bench / "chart.svg")
+    print(f"The Rust kernel's C helpers are {helpers}.")
     print("\n".join(lines))
     for p in problems:
         print("problem: " + p)

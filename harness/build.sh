@@ -18,7 +18,13 @@ I=$(kbuild_dir "$core")
 name=$(flavour_prefix)$core
 case ${FLAVOUR:-} in
 # make bench: as a distribution builds its kernel, without the test kernels' debugging.
-bench) FRAGMENTS="dmabuf.config dmabuf_bench.config dmabuf_core_$core.config" ;;
+bench)
+	case ${BENCH_INLINE_HELPERS:=y} in
+	y | n) ;;
+	*) die "BENCH_INLINE_HELPERS is y or n, not '$BENCH_INLINE_HELPERS'" ;;
+	esac
+	FRAGMENTS="dmabuf.config dmabuf_bench.config dmabuf_bench_helpers_$BENCH_INLINE_HELPERS.config dmabuf_core_$core.config"
+	;;
 "") FRAGMENTS="dmabuf.config dmabuf_debug.config dmabuf_sanitize.config dmabuf_faults.config dmabuf_core_$core.config" ;;
 *) die "unknown FLAVOUR '$FLAVOUR' (bench, or unset for the test kernels)" ;;
 esac
