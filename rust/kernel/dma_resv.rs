@@ -426,11 +426,15 @@ impl Resv {
 
     /// Tells lockdep that the caller may take the lock here (`might_lock()`), so that it learns
     /// the lock's ordering on paths that take it only sometimes, such as an exporter's CPU
-    /// access callbacks. Nothing without lockdep.
+    /// access callbacks. Nothing without lockdep, as in C: not even a call to the empty helper
+    /// in kernels that do not inline helpers.
     #[inline]
     pub fn might_lock(&self) {
+        #[cfg(CONFIG_PROVE_LOCKING)]
         // SAFETY: The object is initialised (type invariant).
-        unsafe { bindings::dma_resv_might_lock(self.as_raw()) }
+        unsafe {
+            bindings::dma_resv_might_lock(self.as_raw())
+        }
     }
 
     /// Returns whether every fence of `usage` (and lower usages) has signaled.
