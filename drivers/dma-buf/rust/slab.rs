@@ -41,11 +41,15 @@ pub(crate) fn init() -> Result {
 }
 
 /// Returns a new zeroed attachment (all-zero is a valid `struct dma_buf_attachment`: null
-/// pointers, an unlinked node), or `None` without memory.
+/// pointers, an unlinked node), or `None` without memory or before [`init`] made the cache.
 pub(crate) fn alloc_attachment() -> Option<NonNull<bindings::dma_buf_attachment>> {
     let cache = ATTACHMENTS.load(Ordering::Acquire);
-    // SAFETY: `init` created the cache before the first export, so before any attach; its
-    // objects have the size of an attachment and the alignment of a pointer.
+    // No export succeeds before the cache exists; a stray call does not reach the allocator.
+    if cache.is_null() {
+        return None;
+    }
+    // SAFETY: `cache` is the cache `init` created; its objects have the size and alignment of
+    // an attachment.
     let new = unsafe {
         bindings::kmem_cache_alloc_noprof(cache, bindings::GFP_KERNEL | bindings::__GFP_ZERO)
     };
