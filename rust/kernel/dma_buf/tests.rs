@@ -1347,23 +1347,24 @@ mod cases {
     mod positive {
         use crate::{bindings, ffi::c_int, prelude::*};
 
-        unsafe extern "C" fn map(
+        // Nothing is dereferenced: safe functions, which coerce to the table's `unsafe` ones.
+        extern "C" fn map(
             _attach: *mut bindings::dma_buf_attachment,
             _dir: bindings::dma_data_direction,
         ) -> *mut bindings::sg_table {
             ENOMEM.to_ptr()
         }
 
-        unsafe extern "C" fn unmap(
+        extern "C" fn unmap(
             _attach: *mut bindings::dma_buf_attachment,
             _table: *mut bindings::sg_table,
             _dir: bindings::dma_data_direction,
         ) {
         }
 
-        unsafe extern "C" fn release(_buf: *mut bindings::dma_buf) {}
+        extern "C" fn release(_buf: *mut bindings::dma_buf) {}
 
-        unsafe extern "C" fn cpu_access(
+        extern "C" fn cpu_access(
             _buf: *mut bindings::dma_buf,
             _dir: bindings::dma_data_direction,
         ) -> c_int {
