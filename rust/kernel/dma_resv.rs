@@ -641,11 +641,7 @@ impl<'a> ResvGuard<'a> {
     ///
     /// `ENOMEM` if the fence list cannot grow; the object is then unchanged.
     pub fn add_fence(&mut self, fence: &Fence, usage: Usage) -> Result {
-        self.reserve_fences(1)?;
-        // SAFETY: The object is locked by the current task (type invariant) and has room for one
-        // more fence; `fence` is valid, and the object takes its own reference to it.
-        unsafe { bindings::dma_resv_add_fence(self.resv.as_raw(), fence.as_raw(), usage.as_raw()) };
-        Ok(())
+        self.reserve_slots(1)?.add(fence, usage)
     }
 
     /// Iterates over the fences of `usage` and every lower usage, with their usage.

@@ -23,6 +23,9 @@
 //! | `dma_buf_export` without private data, `map_dma_buf`, `unmap_dma_buf` or `release`, or with only one of `pin` and `unpin` | `ERR_PTR(-EINVAL)`, as in C |
 //! | an exporter callback that returns a positive value | passed on where the function returns an `int`, as in C; `-EINVAL` where it returns a pointer (attach, a static importer's pin in map) |
 //!
+//! An attachment's buffer is the core's own pointer, set at attach: it is checked against
+//! NULL, as the C core checks it, not as a buffer argument is.
+//!
 //! Warnings are counted per call site (the return address into the caller) and kind of
 //! misuse: the first at a site is a kernel warning with a backtrace, after a line such as
 //! `dma-buf: dma_buf_map_attachment() called from qaic_prepare_import_bo+0x5c/0x120 [qaic]
