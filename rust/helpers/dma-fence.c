@@ -17,7 +17,6 @@ __rust_helper bool rust_helper_dma_fence_is_signaled(struct dma_fence *fence)
 	return dma_fence_is_signaled(fence);
 }
 
-
 __rust_helper void rust_helper_dma_fence_set_error(struct dma_fence *fence,
 						   int error)
 {

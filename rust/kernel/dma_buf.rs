@@ -7,20 +7,26 @@
 //! mappings and fence updates, and the dma-buf locking convention says, per function, whether
 //! the caller must hold that lock. Here the types say it:
 //!
-//! | operation | lock | how the types enforce it |
-//! | --- | --- | --- |
-//! | [`Attachment::new`], [`Attachment::new_dynamic`] | must not hold | take `&Unlocked`, which every lock borrows mutably |
-//! | detach (drop of [`Attachment`]) | must not hold | [`Attachment::lock`] borrows the attachment; under a lock held through another handle the detach is deferred to a worker |
-//! | pin, unpin | must hold | methods of [`LockedAttachment`], only for dynamic importers |
-//! | map, unmap (drop of [`Mapping`]) | must hold | [`LockedAttachment::map`]; the [`Mapping`] borrows the locked attachment |
-//! | vmap, vunmap (drop of [`VMap`]) | must hold | [`LockedAttachment::vmap`] |
-//! | `*_unlocked` map and vmap | must not hold | [`Attachment::map_unlocked`], [`DmaBuf::vmap_unlocked`] take `&Unlocked`; dropped under a later lock, they unmap under it |
-//! | begin/end CPU access | must not hold | [`DmaBuf::begin_cpu_access`] takes `&Unlocked`; [`CpuAccess`] keeps it borrowed until the access ends |
-//! | mmap | must not hold | [`DmaBuf::mmap`] takes `&Unlocked`; exporters implement [`Exporter::mmap`] |
-//! | fd, fd_install, get, put | must not hold (neither core locks there) | [`DmaBuf::into_fd`], [`DmaBuf::install_fd`], [`DmaBuf::from_fd`], [`ARef`] drop |
-//! | invalidate_mappings (exporter) | must hold | [`DmaBuf::invalidate_mappings`] takes the guard, checked to be this buffer's |
-//! | exporter pin/unpin/map/unmap/vmap/vunmap callbacks | held by the core | receive a `&ResvGuard` |
-//! | exporter attach/detach/CPU access/mmap callbacks | not held | receive `&mut Unlocked` |
+//! - [`Attachment::new`], [`Attachment::new_dynamic`]: must not hold; take `&Unlocked`, which every
+//!   lock borrows mutably.
+//! - detach (drop of [`Attachment`]): must not hold; [`Attachment::lock`] borrows the attachment;
+//!   under a lock held through another handle the detach is deferred to a worker.
+//! - pin, unpin: must hold; methods of [`LockedAttachment`], only for dynamic importers.
+//! - map, unmap (drop of [`Mapping`]): must hold; [`LockedAttachment::map`]; the [`Mapping`]
+//!   borrows the locked attachment.
+//! - vmap, vunmap (drop of [`VMap`]): must hold; [`LockedAttachment::vmap`].
+//! - `*_unlocked` map and vmap: must not hold; [`Attachment::map_unlocked`],
+//!   [`DmaBuf::vmap_unlocked`] take `&Unlocked`; dropped under a later lock, they unmap under it.
+//! - begin/end CPU access: must not hold; [`DmaBuf::begin_cpu_access`] takes `&Unlocked`;
+//!   [`CpuAccess`] keeps it borrowed until the access ends.
+//! - mmap: must not hold; [`DmaBuf::mmap`] takes `&Unlocked`; exporters implement
+//!   [`Exporter::mmap`].
+//! - fd, fd_install, get, put: must not hold (neither core locks there); [`DmaBuf::into_fd`],
+//!   [`DmaBuf::install_fd`], [`DmaBuf::from_fd`], [`ARef`] drop.
+//! - invalidate_mappings (exporter): must hold; [`DmaBuf::invalidate_mappings`] takes the guard,
+//!   checked to be this buffer's.
+//! - exporter pin/unpin/map/unmap/vmap/vunmap callbacks: held by the core; receive a `&ResvGuard`.
+//! - exporter attach/detach/CPU access/mmap callbacks: not held; receive `&mut Unlocked`.
 //!
 //! [`Unlocked`] is the capability of a task that holds no reservation lock: every lock of a
 //! reservation object ([`Attachment::lock`], [`Resv::lock`], a reservation transaction) borrows
@@ -30,7 +36,7 @@
 //! concerned, and by lockdep for others: see Documentation/driver-api/dma-buf-rust.rst, "What
 //! the types do not cover".
 //!
-//! Documentation/driver-api/dma-buf-rust.rst has the same table with the C names.
+//! Documentation/driver-api/dma-buf-rust.rst has this list as a table, with the C names.
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 

@@ -64,8 +64,8 @@ unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::
     if !core::ptr::eq(unsafe { (*file).f_op }, &DMA_BUF_FOPS.0) {
         return EINVAL.to_errno();
     }
-    // SAFETY: `file` is valid for the call, and a dma-buf file (checked above): its private data is its buffer, or null if the export
-    // failed after making the file.
+    // SAFETY: `file` is valid for the call, and a dma-buf file (checked above): its private data
+    // is its buffer, or null if the export failed after making the file.
     let buf = unsafe { (*file).private_data }.cast::<bindings::dma_buf>();
     if !buf.is_null() {
         // SAFETY: An exported buffer is on the list until now.

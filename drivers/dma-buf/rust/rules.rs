@@ -12,16 +12,34 @@
 //! call completes or fails with an errno the caller can act on; and nothing is left behind:
 //! teardown and invalidation always complete.
 //!
-//! | rule broken | what the caller gets |
-//! | --- | --- |
-//! | a locked function (`dma_buf_pin`, `_unpin`, `_map_attachment`, `_unmap_attachment`, `_vmap`, `_vunmap`, `_invalidate_mappings`) called without the buffer's reservation lock | the call, as with the lock held: the core takes the lock with a trylock for the call; if another task holds it, the call runs without it, as the C core runs it |
-//! | `dma_buf_attach` or `_dynamic_attach` called with the lock held by the caller | `ERR_PTR(-EDEADLK)`, nothing attached: the C core deadlocks, and so may the exporter's `attach` |
-//! | `dma_buf_detach` called with the lock held | the attachment leaves the buffer's list at once, under the caller's lock (no invalidation reaches it, the caller may free its data); the exporter's `detach` runs from a worker, so that one that takes the lock waits for the caller to let go, and the attachment is freed after it; without memory for the worker, `detach` runs at once, as the C core calls it |
-//! | the `_unlocked` map, unmap, vmap and vunmap called with the lock held | the call, completed under the caller's lock (the C core deadlocks) |
-//! | `dma_buf_begin_cpu_access`, `_end_cpu_access` or `_mmap` called with the lock held | the call, as the C core makes it: the core takes no lock there (an exporter callback that takes it deadlocks, as with the C core) |
-//! | a null or error pointer, a buffer without operations, an attachment of another buffer, a vunmap of a mapping that is not the buffer's | `-EINVAL` (`ERR_PTR(-EINVAL)`), nothing for the `void` functions, `false` from `dma_buf_attach_revocable` (the C core dereferences most of these, or stops the kernel with `BUG_ON`); `dma_buf_fd` refuses a null or error pointer with `-EINVAL` and no warning |
-//! | `dma_buf_export` without private data, `map_dma_buf`, `unmap_dma_buf` or `release`, or with only one of `pin` and `unpin` | `ERR_PTR(-EINVAL)`, as in C |
-//! | an exporter callback that returns a positive value | passed on where the function returns an `int`, as in C; `-EINVAL` where it returns a pointer (attach, a static importer's pin in map) |
+//! Per rule broken, what the caller gets:
+//!
+//! - a locked function (`dma_buf_pin`, `_unpin`, `_map_attachment`, `_unmap_attachment`, `_vmap`,
+//!   `_vunmap`, `_invalidate_mappings`) called without the buffer's reservation lock: the call, as
+//!   with the lock held: the core takes the lock with a trylock for the call; if another task holds
+//!   it, the call runs without it, as the C core runs it.
+//! - `dma_buf_attach` or `_dynamic_attach` called with the lock held by the caller:
+//!   `ERR_PTR(-EDEADLK)`, nothing attached: the C core deadlocks, and so may the exporter's
+//!   `attach`.
+//! - `dma_buf_detach` called with the lock held: the attachment leaves the buffer's list at once,
+//!   under the caller's lock (no invalidation reaches it, the caller may free its data); the
+//!   exporter's `detach` runs from a worker, so that one that takes the lock waits for the caller
+//!   to let go, and the attachment is freed after it; without memory for the worker, `detach` runs
+//!   at once, as the C core calls it.
+//! - the `_unlocked` map, unmap, vmap and vunmap called with the lock held: the call, completed
+//!   under the caller's lock (the C core deadlocks).
+//! - `dma_buf_begin_cpu_access`, `_end_cpu_access` or `_mmap` called with the lock held: the call,
+//!   as the C core makes it: the core takes no lock there (an exporter callback that takes it
+//!   deadlocks, as with the C core).
+//! - a null or error pointer, a buffer without operations, an attachment of another buffer, a
+//!   vunmap of a mapping that is not the buffer's: `-EINVAL` (`ERR_PTR(-EINVAL)`), nothing for the
+//!   `void` functions, `false` from `dma_buf_attach_revocable` (the C core dereferences most of
+//!   these, or stops the kernel with `BUG_ON`); `dma_buf_fd` refuses a null or error pointer with
+//!   `-EINVAL` and no warning.
+//! - `dma_buf_export` without private data, `map_dma_buf`, `unmap_dma_buf` or `release`, or with
+//!   only one of `pin` and `unpin`: `ERR_PTR(-EINVAL)`, as in C.
+//! - an exporter callback that returns a positive value: passed on where the function returns an
+//!   `int`, as in C; `-EINVAL` where it returns a pointer (attach, a static importer's pin in map).
 //!
 //! An attachment's buffer is the core's own pointer, set at attach: it is checked against
 //! NULL, as the C core checks it, not as a buffer argument is.

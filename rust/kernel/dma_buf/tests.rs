@@ -931,9 +931,8 @@ mod cases {
         let (buf, calls) = new_buffer()?;
         let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
         inject(&calls.fail_pin, ENOMEM);
-        assert!(
-            matches!(attach.map_unlocked(DataDirection::FromDevice, &unlocked), Err(e) if e == ENOMEM)
-        );
+        let mapped = attach.map_unlocked(DataDirection::FromDevice, &unlocked);
+        assert_eq!(mapped.err(), Some(ENOMEM));
         // The exporter was not asked to map, nor to unpin what it did not pin.
         assert_eq!(
             (count(&calls.pin), count(&calls.map), count(&calls.unpin)),
@@ -1022,9 +1021,8 @@ mod cases {
         let unlocked = Unlocked::new();
         let (buf, calls) = new_buffer()?;
         inject(&calls.fail_begin, EAGAIN);
-        assert!(
-            matches!(buf.begin_cpu_access(DataDirection::ToDevice, &unlocked), Err(e) if e == EAGAIN)
-        );
+        let access = buf.begin_cpu_access(DataDirection::ToDevice, &unlocked);
+        assert_eq!(access.err(), Some(EAGAIN));
         assert_eq!((count(&calls.begin), count(&calls.end)), (0, 0));
 
         calls.fail_begin.store(0, Relaxed);
@@ -1342,8 +1340,9 @@ mod cases {
         Ok(())
     }
 
-    /// An exporter in C terms whose `begin_cpu_access` and `end_cpu_access` return 1: a buggy one, whose positive results the core passes on as they are, as the C
-    /// core does. Its `map` and `unmap` are never called; it has no private data to free.
+    /// An exporter in C terms whose `begin_cpu_access` and `end_cpu_access` return 1: a buggy
+    /// one, whose positive results the core passes on as they are, as the C core does. Its `map`
+    /// and `unmap` are never called; it has no private data to free.
     mod positive {
         use crate::{bindings, ffi::c_int, prelude::*};
 

@@ -52,6 +52,7 @@ struct sw_sync_create_fence_data {
 	char name[32];
 	__s32 fence;
 };
+
 #define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
 #define SW_SYNC_IOC_INC		 _IOW('W', 1, __u32)
 
@@ -201,7 +202,9 @@ static inline int buf_make(struct buf *b, enum exporter e)
 
 	memset(b, 0, sizeof(*b));
 	b->exp = e;
-	b->fd = b->memfd = b->vgem = -1;
+	b->fd = -1;
+	b->memfd = -1;
+	b->vgem = -1;
 	b->size = BUF_SIZE;
 	switch (e) {
 	case EXP_UDMABUF:
@@ -251,7 +254,9 @@ static inline void buf_free(struct buf *b)
 		close(b->memfd);
 	if (b->vgem >= 0)
 		close(b->vgem);
-	b->fd = b->memfd = b->vgem = -1;
+	b->fd = -1;
+	b->memfd = -1;
+	b->vgem = -1;
 }
 
 /* DRM_IOCTL_VGEM_FENCE_ATTACH; returns the fence id (> 0) or -errno. */

@@ -166,8 +166,12 @@ static void ctx_init(struct ctx *c, enum exporter e)
 {
 	memset(c, 0, sizeof(*c));
 	c->exp = e;
-	c->b.fd = c->b.memfd = c->b.vgem = -1;
-	c->dev = c->fd = c->memfd = -1;
+	c->b.fd = -1;
+	c->b.memfd = -1;
+	c->b.vgem = -1;
+	c->dev = -1;
+	c->fd = -1;
+	c->memfd = -1;
 	c->map = MAP_FAILED;
 }
 
@@ -501,6 +505,16 @@ static const char *errname(int err)
 }
 
 /* The one buffer a failed run may leave with its exporter (op->kept_by_exporter), or 0. */
+/* What a run left behind: the counts before it and after it. */
+static void print_left(const struct op *op, const char *label, int n, const char *what,
+		       const struct state *a, const struct state *b)
+{
+	ksft_print_msg("%s %s: N=%d%s, and left fds %d->%d,\n", op->name, label ? label : "", n,
+		       what, a->fds, b->fds);
+	ksft_print_msg("  buffers %ld->%ld, attachments %ld->%ld\n", a->objects, b->objects,
+		       a->attached, b->attached);
+}
+
 static long kept(const struct op *op, const struct state *before, const struct state *after)
 {
 	return op->kept_by_exporter && after->objects == before->objects + 1;
@@ -548,10 +562,11 @@ static bool sweep(const struct op *op, enum exporter e, char *name, size_t len, 
 		snapshot(&after);
 
 		if (!injected) {
-			/* Fewer than N fault sites: the sweep is done, and the run is a plain one. */
+			/* Fewer than N fault sites: the sweep is done, the run a plain one. */
 			if (r != op->unarmed) {
-				ksft_print_msg("%s %s: without a fault: %s, expected %s\n", op->name,
-					       label ? label : "", errname(r), errname(op->unarmed));
+				ksft_print_msg("%s %s: without a fault: %s, expected %s\n",
+					       op->name, label ? label : "", errname(r),
+					       errname(op->unarmed));
 				ok = false;
 			}
 			if (!r && op->undo)
@@ -572,9 +587,7 @@ static bool sweep(const struct op *op, enum exporter e, char *name, size_t len, 
 			ok = false;
 		} else if (after.fds != before.fds || after.attached != before.attached ||
 			   after.objects - kept(op, &before, &after) != before.objects) {
-			ksft_print_msg("%s %s: N=%d failed, and left fds %d->%d, buffers %ld->%ld, attachments %ld->%ld\n",
-				       op->name, label ? label : "", n, before.fds, after.fds,
-				       before.objects, after.objects, before.attached, after.attached);
+			print_left(op, label, n, " failed", &before, &after);
 			ok = false;
 		} else {
 			/* Nothing lost: the same operation on the same objects now succeeds. */
@@ -589,9 +602,7 @@ static bool sweep(const struct op *op, enum exporter e, char *name, size_t len, 
 		}
 		ctx_cleanup(&c);
 		if (!settled(&base, &after)) {
-			ksft_print_msg("%s %s: N=%d: left fds %d->%d, buffers %ld->%ld, attachments %ld->%ld\n",
-				       op->name, label ? label : "", n, base.fds, after.fds,
-				       base.objects, after.objects, base.attached, after.attached);
+			print_left(op, label, n, "", &base, &after);
 			ok = false;
 		}
 		if (!ok)
@@ -647,7 +658,8 @@ int main(int argc, char **argv)
 	if (!have_bufinfo())
 		ksft_exit_skip("no %s (CONFIG_DEBUG_FS)\n", BUFINFO_PATH);
 	if (!fault_setup())
-		ksft_exit_skip("no fail-nth (CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS)\n");
+		ksft_exit_skip("no fail-nth (%s)\n",
+			       "CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS");
 	ksft_set_plan(plan);
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
 		for (j = 0, n = ops[i].per_exporter ? 3 : 1; j < n; j++) {

@@ -85,12 +85,12 @@
 #define KERNEL_PTR	((void *)0xffff888000000000UL)
 
 /* Allowed results: bit 0 is success, errnos below 60 their own bit. */
-#define B_OK		(1ULL << 0)
 #define B(e)		(1ULL << (e))
-#define B_EOVERFLOW	(1ULL << 60)
-#define B_EBADFD	(1ULL << 61)
-#define B_EOPNOTSUPP	(1ULL << 62)
-#define B_ETIMEDOUT	(1ULL << 63)
+#define B_OK		B(0)
+#define B_EOVERFLOW	B(60)
+#define B_EBADFD	B(61)
+#define B_EOPNOTSUPP	B(62)
+#define B_ETIMEDOUT	B(63)
 
 static uint64_t ebit(int e)
 {
@@ -533,7 +533,8 @@ static int fdinfo_read(int fd, struct fdinfo *fi)
 	char path[64], text[4096], *line, *save = NULL;
 
 	memset(fi, 0, sizeof(*fi));
-	fi->size = fi->count = -1;
+	fi->size = -1;
+	fi->count = -1;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	if (read_text(path, text, sizeof(text)) < 0)
 		return -ENOENT;
@@ -911,7 +912,9 @@ static void fill_name(struct ctx *c, char *s, size_t len)
 
 static void act_name(struct ctx *c)
 {
-	static const unsigned int lens[] = { 0, 1, 2, 16, 30, 31, 32, 33, 63, 64, 255, PAGE_SZ - 1 };
+	static const unsigned int lens[] = {
+		0, 1, 2, 16, 30, 31, 32, 33, 63, 64, 255, PAGE_SZ - 1
+	};
 	static const unsigned int tails[] = { 1, 7, 8, 31, 32, 33, 40, 64 };
 	unsigned int op = below(c, 2) ? OP_NAME_A : OP_NAME_B, kind = below(c, 10), len = 0;
 	unsigned long cmd = op == OP_NAME_A ? DMA_BUF_SET_NAME_A : DMA_BUF_SET_NAME_B;
@@ -1083,7 +1086,8 @@ static void act_import(struct ctx *c)
 			report(c, "sw_sync fence: %s", strerror(-src));
 			return;
 		}
-		is_sync = fresh = true;
+		is_sync = true;
+		fresh = true;
 		break;
 	case 4:
 		src = t.fd;		/* a dma-buf is not a sync_file */
@@ -1712,7 +1716,7 @@ static void act_fcntl(struct ctx *c)
 		r = fcntl(t.fd, F_DUPFD_QUERY, t2.fd);
 		if (r >= 0)
 			snprintf(val, sizeof(val), "%s", r ? "same" : "other");
-		if (c->phase == 1 && r >= 0 && r != (t.obj == t2.obj))
+		if (c->phase == 1 && r >= 0 && r != (int)(t.obj == t2.obj))
 			bad = "bad-query";
 		note(c, OP_QUERY, r < 0 ? errno : 0, B_OK | racy(c), val, bad, "same=%d",
 		     t.obj == t2.obj);
@@ -2285,7 +2289,8 @@ static struct ctx *ctx_new(int phase, int id, unsigned long seed)
 	c->phase = phase;
 	c->id = id;
 	c->rng = splitmix64(&s) | 1;
-	c->vgem = c->timeline = -1;
+	c->vgem = -1;
+	c->timeline = -1;
 	c->page = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
 	if (c->page == MAP_FAILED || mprotect(c->page + PAGE_SZ, PAGE_SZ, PROT_NONE)) {
@@ -2404,7 +2409,8 @@ static bool phase2(struct ctx *main_c, unsigned long seed, int threads, unsigned
 			continue;
 		fd = make_buf(exp_list[i % nr_exp], 1 + i % MAX_PAGES, false, 0, main_c->vgem);
 		if (fd < 0 || dup3(fd, slot_base + i, O_CLOEXEC) < 0) {
-			ksft_print_msg("concurrent phase setup: %s\n", strerror(fd < 0 ? -fd : errno));
+			ksft_print_msg("concurrent phase setup: %s\n",
+				       strerror(fd < 0 ? -fd : errno));
 			(*failures)++;
 		} else {
 			cslot[i] = S_OPEN;

@@ -421,8 +421,9 @@ static bool run_tasks(const char *scenario, struct task *tasks, int n, int secon
 		pthread_join(th[i], NULL);
 		ksft_print_msg("storm %s: %s: %ld\n", scenario, tasks[i].what, tasks[i].ops);
 		if (tasks[i].bad) {
-			ksft_print_msg("%s: task %d (%s): %ld unexpected results, first %s: %d%s%s%s\n",
-				       scenario, i, tasks[i].what, tasks[i].bad, tasks[i].bad_call,
+			ksft_print_msg("%s: task %d (%s): %ld unexpected results,\n", scenario, i,
+				       tasks[i].what, tasks[i].bad);
+			ksft_print_msg("  first %s: %d%s%s%s\n", tasks[i].bad_call,
 				       tasks[i].bad_value, tasks[i].bad_errno ? " (" : "",
 				       tasks[i].bad_errno ? strerror(tasks[i].bad_value) : "",
 				       tasks[i].bad_errno ? ")" : "");
@@ -458,7 +459,7 @@ static void prime_loops(int seconds, int vgem)
 	int i, bochs = drm_open_driver("bochs-drm");
 
 	if (vgem < 0) {
-		ksft_test_result_skip("prime-loops: no vgem device (CONFIG_DRM_VGEM, modprobe vgem)\n");
+		ksft_test_result_skip("prime-loops: no vgem (CONFIG_DRM_VGEM, modprobe vgem)\n");
 		return;
 	}
 	if (bochs >= 0)
@@ -490,7 +491,7 @@ static void sync_file_signalling(int seconds, int vgem)
 	int i, err;
 
 	if (vgem < 0) {
-		ksft_test_result_skip("sync-file-signalling: no vgem device (CONFIG_DRM_VGEM, modprobe vgem)\n");
+		ksft_test_result_skip("sync-file-signalling: no vgem (CONFIG_DRM_VGEM)\n");
 		return;
 	}
 	err = buf_make(&b, e);
@@ -550,7 +551,7 @@ int main(int argc, char **argv)
 	vgem = drm_open_driver("vgem");
 	vgem_present = vgem >= 0;
 	if (!vgem_present)
-		ksft_print_msg("no vgem device (CONFIG_DRM_VGEM, modprobe vgem): last-close without it\n");
+		ksft_print_msg("no vgem (CONFIG_DRM_VGEM): last-close runs without it\n");
 	prime_loops(seconds, vgem);
 	sync_file_signalling(seconds, vgem);
 	last_close(seconds);
