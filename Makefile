@@ -13,7 +13,12 @@
 #   make kernel CORE=rust|c    build one kernel
 #   make builddir CORE=rust|c  print its build directory (for out-of-tree modules)
 #   make compile-fail CORE=..  check that the misuses in tests/compile-fail do not build
-#   make check                 rustfmt, clippy and checkpatch on the overlay
+#   make patches               the patch series against Linux 7.2 in out/patches, with a cover
+#                              letter (From and Signed-off-by: PATCH_FROM='Name <address>',
+#                              else git's user.name and user.email)
+#   make check                 rustfmt, clippy and checkpatch on the overlay; the series applied
+#                              with git am to a clean 7.2 tree, built after every patch and
+#                              checked with checkpatch --strict
 #   make mutation MUTATION=..  break the Rust core on purpose (tests/mutations/), check that
 #   make mutation ALL=1        the tests each names catch it, or all of them, with a table
 #                              (needs a green make test of the same source first)
@@ -21,8 +26,8 @@
 
 CORE ?= rust
 export CORE MUTATION ALL STRESS_SECONDS FUZZ_OPS BENCH_BOOTS BENCH_ITERS BENCH_MODES \
-	BENCH_INLINE_HELPERS
+	BENCH_INLINE_HELPERS PATCH_FROM
 
-.PHONY: run test stress bench kernel builddir compile-fail check mutation clean distclean root tree collect
-run test stress bench kernel builddir compile-fail check mutation clean distclean root tree collect:
+.PHONY: run test stress bench kernel builddir compile-fail patches check mutation clean distclean root tree collect
+run test stress bench kernel builddir compile-fail patches check mutation clean distclean root tree collect:
 	@bash harness/main.sh $@

@@ -60,7 +60,7 @@ allconfig() {
 		"$KSRC/arch/x86/configs/tiny.config"
 	(cd "$KSRC/kernel/configs" && cat $FRAGMENTS)
 }
-cfgid=$( (allconfig; cat "$KSRC/.dmabuf-rs-series") | sha256sum | cut -d' ' -f1)
+cfgid=$( (allconfig; cat "$KSRC/.dmabuf-rs-series" "$KSRC/.dmabuf-rs-kconfig") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$B/.config" ] || [ "$(cat "$B/.dmabuf-rs-config" 2>/dev/null)" != "$cfgid" ]; then
 	stage "kernel ($name): configuring allnoconfig + tinyconfig + $FRAGMENTS"
 	rm -f "$B/.dmabuf-rs-config"

@@ -41,7 +41,7 @@ KMEMLEAK_OBJECT = re.compile(r"^unreferenced object 0x[0-9a-f]+", re.M)
 # allocation backtrace, with the reason. Each is reported, and does not fail the run.
 KNOWN_LEAKS: dict[str, str] = {
     # None: the two leaks of 7.2 these suites found (udmabuf's racing begin_cpu_udmabuf() and
-    # st-dma-fence-unwrap's test_unwrap_merge_order) are fixed by patches/0007 and 0008.
+    # st-dma-fence-unwrap's test_unwrap_merge_order) are fixed by patches/0001 and 0002.
 }
 # The line each sanitizer prints as it starts: a kernel without them cannot see what they see.
 SANITIZER_BANNERS = {

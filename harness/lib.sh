@@ -51,6 +51,49 @@ run_logged() {
 
 host_root() { [ "$BUILD_ROOT" = / ]; }
 
+# Who makes the patch series: its From and Signed-off-by, and the M: of its MAINTAINERS entry.
+# PATCH_FROM='Name <address>', else git's user.name and user.email; `make patches` requires
+# one of them (a Signed-off-by certifies the Developer's Certificate of Origin, which only its
+# signer can), the tree takes a placeholder without (its MAINTAINERS only shows it).
+series_author() {
+	local name email
+	if [ -n "${PATCH_FROM:-}" ]; then
+		echo "$PATCH_FROM"
+		return
+	fi
+	name=$(git -C "$TOP" config user.name 2>/dev/null)
+	email=$(git -C "$TOP" config user.email 2>/dev/null)
+	if [ -n "$name" ] && [ -n "$email" ]; then
+		echo "$name <$email>"
+	elif [ "${1:-}" = --required ]; then
+		die "make patches: set PATCH_FROM='Name <address>' (or git's user.name and user.email): the patches' From and Signed-off-by are yours"
+	else
+		echo "dmabuf-rs <dmabuf-rs@localhost>"
+	fi
+}
+# The linux-source-7.2 package's tarball, in the build root (or on the host, as the root).
+linux_tarball() {
+	if host_root; then
+		echo /usr/src/linux-source-7.2.tar.xz
+	else
+		echo "$BUILD_ROOT/usr/src/linux-source-7.2.tar.xz"
+	fi
+}
+# series_py --author WHO ARGS: harness/series.py on this checkout's patches/ and overlay.
+series_py() {
+	local list rc
+	list=$(mktemp)
+	"$TOP/harness/tree.sh" --list >"$list"
+	python3 "$TOP/harness/series.py" --top "$TOP" --work "$CACHE/series" \
+		--tarball "$(linux_tarball)" --overlay "$list" --date "$(series_date)" "$@"
+	rc=$?
+	rm -f "$list"
+	return $rc
+}
+# The date of the series' commits: that of the checkout's last commit, so the series is the
+# same whenever it is made from one commit.
+series_date() { git -C "$TOP" log -1 --format=%cI 2>/dev/null || echo 2026-01-01T00:00:00Z; }
+
 # in_root CMD...: run CMD inside the build root, in the current directory, with the checkout
 # and the cache visible at the same paths. A private mount namespace means no mount outlives
 # the command, even if it is killed.

@@ -134,6 +134,10 @@ $(cd "$TOP/tests/mutations" && ls ./*.patch | sed 's|^\./|    |; s|\.patch$||')"
 collect)
 	collect "$OUT"
 	;;
+patches)
+	prepare
+	"$H/check.sh" --patches-only || exit 1
+	;;
 check)
 	"$H/check.sh" || exit 1
 	;;

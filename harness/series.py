@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""series.py: the patch series against Linux 7.2 and the kernel tree, from one source.
+
+The source is patches/series, the patches it names (subject, message, changes to upstream
+files), patches/MAINTAINERS.entry and the overlay (this repository's files at kernel paths).
+series.py commits the series, one commit per patch, in a small git repository that holds only
+the files the series touches (WORK/repo; their upstream versions come from the linux-source
+tarball and are kept in WORK/base), then:
+
+  --sync KSRC      makes KSRC's files the series' end state plus the harness's files (those on
+                   the `harness:` line): a file is written only if its content changes, and a
+                   file that left the series gets its upstream version back (or goes, if new);
+  --apply KSRC     applies to KSRC, a 7.2 tree of the user's, the patches it does not have yet
+                   and copies in the harness's files;
+  --format OUTDIR  writes the series with `git format-patch`, with the cover letter from
+                   patches/0000-cover-letter.
+
+Both read the same commits, so the tree the harness builds is the series applied.
+"""
+
+import argparse
+import fnmatch
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ENTRY = "MAINTAINERS.entry"
+COVER = "0000-cover-letter"
+
+
+def die(msg):
+    sys.exit(f"series.py: {msg}")
+
+
+def read_series(top):
+    """The patches in order, each (name, [(path, drop)]), and the harness's specs."""
+    patches, harness = [], []
+    with open(os.path.join(top, "patches", "series")) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("harness:"):
+                harness += line[len("harness:") :].split()
+                continue
+            # Quotes group a spec whose TEXTs contain blanks; "#" is not a comment there.
+            name, *specs = shlex.split(line)
+            if not os.path.isfile(os.path.join(top, "patches", name)):
+                die(f"patches/series:{n}: {name} is missing")
+            patches.append((name, specs))
+    return patches, harness
+
+
+def resolve(spec, overlay, where):
+    """The overlay files a spec names, each with the texts whose lines it drops."""
+    path, *drop = spec.split("!")
+    if path.endswith("/"):
+        files = [f for f in overlay if f.startswith(path)]
+    else:
+        files = [f for f in overlay if f == path]
+    if not files:
+        die(f"{where}: '{path}' names no overlay file")
+    if drop and path.endswith("/"):
+        die(f"{where}: '{spec}': only a file can be named in part")
+    return [(f, drop) for f in files]
+
+
+def upstream_files(text):
+    """The upstream files a patch changes, and those it creates."""
+    changed, created = set(), set()
+    for old, new in re.findall(r"(?m)^--- (\S+).*\n\+\+\+ b/(\S+)", text):
+        (created if old == "/dev/null" else changed).add(new)
+    return changed, created
+
+
+def git(repo, *args, env=None, **kw):
+    return subprocess.run(["git", "-C", repo, *args], check=True, env=env, **kw)
+
+
+def base_files(work, tarball, paths):
+    """Extracts the upstream versions of paths from the tarball into WORK/base, once."""
+    base = os.path.join(work, "base")
+    missing = sorted(p for p in paths if not os.path.isfile(os.path.join(base, p)))
+    if missing:
+        prefix = os.path.basename(tarball).split(".tar")[0]
+        tmp = tempfile.mkdtemp(dir=work)
+        subprocess.run(
+            ["tar", "-xJf", tarball, "-C", tmp, "--strip-components=1"]
+            + [f"{prefix}/{p}" for p in missing],
+            check=True,
+        )
+        for p in missing:
+            os.makedirs(os.path.dirname(os.path.join(base, p)), exist_ok=True)
+            os.replace(os.path.join(tmp, p), os.path.join(base, p))
+        shutil.rmtree(tmp)
+    return base
+
+
+def patch_message(text, author):
+    """The subject and message of a patch of patches/, signed off by author."""
+    head = text.split("\n---\n", 1)[0]
+    m = re.match(r"Subject: (.*)\n\n", head)
+    if not m:
+        die("a patch of patches/ starts with 'Subject: ...' and an empty line")
+    body = head[m.end() :].strip("\n")
+    return f"{m.group(1)}\n\n{body}\n\nSigned-off-by: {author}\n"
+
+
+def entry_lines(top, author):
+    """The `after:` title and the lines of the series' MAINTAINERS entry."""
+    path = os.path.join(top, "patches", ENTRY)
+    if not os.path.isfile(path):
+        return None, []
+    after, lines = None, []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("#") or not line:
+                continue
+            if line.startswith("after: "):
+                after = line[len("after: ") :]
+            else:
+                lines.append(line.replace("AUTHOR", author))
+    if not after or not lines:
+        die(f"patches/{ENTRY} needs an 'after:' line and an entry")
+    return after, lines
+
+
+def matches(pattern, path):
+    if pattern.endswith("/"):
+        return path.startswith(pattern)
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def update_entry(repo, after, lines, files):
+    """Puts the entry, with the F: lines whose files exist, into repo's MAINTAINERS."""
+    path = os.path.join(repo, "MAINTAINERS")
+    with open(path) as f:
+        text = f.read().split("\n")
+    title = lines[0]
+    if title in text:  # the previous patch's entry, with its blank line
+        i = text.index(title)
+        j = text.index("", i)
+        del text[i : j + 1]
+    kept = [
+        l for l in lines if not l.startswith("F:\t") or any(matches(l[3:], p) for p in files)
+    ]
+    if any(l.startswith("F:\t") for l in kept):
+        if after not in text:
+            die(f"MAINTAINERS has no entry '{after}'")
+        j = text.index("", text.index(after))
+        text[j + 1 : j + 1] = kept + [""]
+    with open(path, "w") as f:
+        f.write("\n".join(text))
+
+
+def build(args):
+    top, work = args.top, args.work
+    with open(args.overlay) as f:
+        overlay = [l.strip() for l in f if l.strip()]
+    patches, harness_specs = read_series(top)
+
+    # Every overlay file is named whole once; a file named in part is completed later.
+    whole, harness = {}, []
+    for name, specs in patches:
+        for spec in specs:
+            for path, drop in resolve(spec, overlay, f"patches/series: {name}"):
+                if path in whole:
+                    die(f"{path} is already added whole by {whole[path]}")
+                if not drop:
+                    whole[path] = name
+    for spec in harness_specs:
+        for path, _ in resolve(spec, overlay, "patches/series: harness"):
+            if path in whole:
+                die(f"{path} is in the series ({whole[path]}) and on the harness line")
+            harness.append(path)
+    left = sorted(set(overlay) - set(whole) - set(harness))
+    if left:
+        die("overlay files in no patch of patches/series: " + " ".join(left))
+
+    texts = {name: open(os.path.join(top, "patches", name)).read() for name, _ in patches}
+    changed, created = set(), set()
+    for text in texts.values():
+        c, n = upstream_files(text)
+        changed |= c
+        created |= n
+    after, lines = entry_lines(top, args.author)
+    if lines:
+        changed.add("MAINTAINERS")
+    base = base_files(work, args.tarball, changed - created)
+
+    m = re.match(r"(.*?) <(.*)>$", args.author)
+    if not m:
+        die(f"the author is 'Name <address>', not '{args.author}'")
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME=m.group(1),
+        GIT_AUTHOR_EMAIL=m.group(2),
+        GIT_COMMITTER_NAME=m.group(1),
+        GIT_COMMITTER_EMAIL=m.group(2),
+        GIT_AUTHOR_DATE=args.date,
+        GIT_COMMITTER_DATE=args.date,
+    )
+    repo = os.path.join(work, "repo")
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(base, repo)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Linux 7.2: the files the series changes", env=env)
+    git(repo, "tag", "base")
+
+    have = set(changed - created)
+    for name, specs in patches:
+        text = texts[name]
+        if re.search(r"(?m)^\+\+\+ ", text):
+            r = subprocess.run(
+                ["patch", "-d", repo, "-p1", "-s", "-f", "--no-backup-if-mismatch"],
+                input=text,
+                text=True,
+                capture_output=True,
+            )
+            if r.returncode:
+                die(f"patches/{name} does not apply:\n{r.stdout}{r.stderr}")
+        added = []
+        for spec in specs:
+            for path, drop in resolve(spec, overlay, name):
+                with open(os.path.join(top, path)) as f:
+                    content = f.read()
+                if drop:
+                    content = "".join(
+                        l for l in content.splitlines(True) if not any(t in l for t in drop)
+                    )
+                dst = os.path.join(repo, path)
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                with open(dst, "w") as f:
+                    f.write(content)
+                if path not in have:
+                    added.append(path)
+                have.add(path)
+        have |= upstream_files(text)[1]
+        if lines:
+            update_entry(repo, after, lines, have)
+            # Each file the series adds is covered by an F: line the series adds.
+            diff = git(repo, "diff", "base", "--", "MAINTAINERS", capture_output=True, text=True)
+            patterns = re.findall(r"(?m)^\+F:\t(\S+)", diff.stdout)
+            for path in added:
+                if not any(matches(p, path) for p in patterns):
+                    die(f"{name} adds {path}, which no F: line the series adds to MAINTAINERS covers")
+        git(repo, "add", "-A")
+        if not git(repo, "status", "--porcelain", capture_output=True, text=True).stdout:
+            die(f"patches/{name} changes nothing")
+        git(repo, "commit", "-q", "-F", "-", input=patch_message(text, args.author), text=True, env=env)
+    return repo, harness
+
+
+def sync(args, repo, harness):
+    """Makes KSRC's files the series' end state; the harness's files are copied as they are."""
+    ksrc, top = args.sync, args.top
+    files = git(repo, "ls-files", capture_output=True, text=True).stdout.split()
+    want = {p: os.path.join(repo, p) for p in files}
+    want.update({p: os.path.join(top, p) for p in harness})
+    manifest = os.path.join(ksrc, ".dmabuf-rs-files")
+    old = set(open(manifest).read().split()) if os.path.isfile(manifest) else set()
+    base = os.path.join(args.work, "base")
+    written = 0
+    for p in sorted(old - set(want)):
+        dst = os.path.join(ksrc, p)
+        if os.path.isfile(os.path.join(base, p)):
+            shutil.copyfile(os.path.join(base, p), dst)
+        elif os.path.exists(dst):
+            os.remove(dst)
+        written += 1
+    for p, src in sorted(want.items()):
+        with open(src, "rb") as f:
+            written += write_if_changed(os.path.join(ksrc, p), f.read())
+    with open(manifest, "w") as f:
+        f.write("\n".join(sorted(want)) + "\n")
+    # What the configuration depends on: a series that changes a Kconfig file reconfigures.
+    kconfig = git(repo, "ls-tree", "-r", "HEAD", capture_output=True, text=True).stdout
+    kconfig = "".join(l + "\n" for l in kconfig.splitlines() if "/Kconfig" in l or "\tKconfig" in l)
+    write_if_changed(os.path.join(ksrc, ".dmabuf-rs-kconfig"), kconfig.encode())
+    if written:
+        print(f"{written} file(s) of the series updated in {ksrc}")
+
+
+def write_if_changed(path, content):
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            if f.read() == content:
+                return False
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(content)
+    return True
+
+
+def apply(args, repo, harness):
+    """Applies the patches a tree the user supplied lacks, and copies the harness's files."""
+    ksrc = args.apply
+    out = os.path.join(args.work, "apply")
+    shutil.rmtree(out, ignore_errors=True)
+    git(repo, "format-patch", "-q", "-o", out, "base..HEAD")
+    for name in sorted(os.listdir(out)):
+        with open(os.path.join(out, name)) as f:
+            text = f.read()
+        cmd = ["patch", "-d", ksrc, "-p1", "-s", "-f", "--no-backup-if-mismatch"]
+        if not subprocess.run(cmd + ["-R", "--dry-run"], input=text, text=True, capture_output=True).returncode:
+            continue  # applied already
+        r = subprocess.run(cmd, input=text, text=True, capture_output=True)
+        if r.returncode:
+            die(f"{name} does not apply to {ksrc}:\n{r.stdout}{r.stderr}")
+        print(f"applied {name}")
+    for p in harness:
+        with open(os.path.join(args.top, p), "rb") as f:
+            write_if_changed(os.path.join(ksrc, p), f.read())
+
+
+def format_series(args, repo):
+    out = args.format
+    shutil.rmtree(out, ignore_errors=True)
+    git(repo, "format-patch", "-q", "--cover-letter", "-o", out, "base..HEAD")
+    cover = os.path.join(args.top, "patches", COVER)
+    letter = next(os.path.join(out, f) for f in sorted(os.listdir(out)) if f.startswith("0000-"))
+    with open(cover) as f:
+        subject, _, blurb = f.read().partition("\n\n")
+    if not subject.startswith("Subject: "):
+        die(f"patches/{COVER} starts with 'Subject: ...' and an empty line")
+    with open(letter) as f:
+        text = f.read()
+    text = text.replace("*** SUBJECT HERE ***", subject[len("Subject: ") :])
+    text = text.replace("*** BLURB HERE ***", blurb.strip("\n"))
+    with open(letter, "w") as f:
+        f.write(text)
+    print(f"{len(os.listdir(out)) - 1} patches and a cover letter in {out}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--top", required=True, help="this repository")
+    ap.add_argument("--work", required=True, help="a folder of its own for the series")
+    ap.add_argument("--tarball", required=True, help="linux-source-7.2.tar.xz")
+    ap.add_argument("--overlay", required=True, help="a file listing the overlay's files")
+    ap.add_argument("--author", required=True, help="'Name <address>': From and Signed-off-by")
+    ap.add_argument("--date", required=True, help="the date of the commits")
+    ap.add_argument("--sync", metavar="KSRC")
+    ap.add_argument("--apply", metavar="KSRC")
+    ap.add_argument("--format", metavar="OUTDIR")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    repo, harness = build(args)
+    if args.sync:
+        sync(args, repo, harness)
+    if args.apply:
+        apply(args, repo, harness)
+    if args.format:
+        format_series(args, repo)
+
+
+if __name__ == "__main__":
+    main()
