@@ -75,7 +75,9 @@ rm -f "$LOGS/checkpatch-patch.log"
 # 7.2 for every run, which rewrites only the files the series changed), then a build after
 # every patch, incrementally, in $CACHE/build/series with the Rust test kernel's
 # configuration (each patch keeps what Kconfig knows of it by then: the C core until the
-# patch that lets Kconfig choose the Rust one).
+# patch that lets Kconfig choose the Rust one). What is built is vmlinux, linked, and
+# drivers/dma-buf/ with its modules: everything the series compiles (rust/ is in vmlinux),
+# without the modules of drivers it does not change, such as i915.
 G=$CACHE/series/linux
 S=$CACHE/build/series
 if [ ! -d "$G/.git" ]; then
@@ -106,7 +108,7 @@ for p in "$P"/0*.patch; do
 	fi
 	stage "check: series patch $n, $name: building"
 	cmp -s "$config" "$S/.config" || cp "$config" "$S/.config"
-	if ! in_root make -C "$G" O="$S" LLVM="$LLVM" -j"$JOBS" olddefconfig all \
+	if ! in_root make -C "$G" O="$S" LLVM="$LLVM" -j"$JOBS" olddefconfig vmlinux drivers/dma-buf/ \
 		>"$LOGS/series-build-$n.log" 2>&1; then
 		note "the tree does not build after $name: $LOGS/series-build-$n.log"
 		grep -E -m5 '(error|Error)' "$LOGS/series-build-$n.log" | sed 's/^/    /'
