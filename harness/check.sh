@@ -11,10 +11,15 @@
 
 P=$OUT/patches
 make_patches() {
-	local out
+	local out untracked
 	out=$(series_py --author "$(series_author --required)" --format "$P" 2>&1) ||
 		die "make patches: $out"
 	note "$out"
+	# The overlay includes files git does not track yet (so that they are tested before they
+	# are added); in a series to send, they are worth a look.
+	untracked=$(cd "$TOP" && "$TOP/harness/tree.sh" --list | git ls-files --others \
+		--exclude-standard --pathspec-from-file=- 2>/dev/null)
+	[ -z "$untracked" ] || note "in the series but not tracked by git: $untracked"
 }
 if [ "${1:-}" = --patches-only ]; then
 	stage "patches: the series against Linux 7.2"

@@ -84,8 +84,11 @@ series_py() {
 	local list rc
 	list=$(mktemp)
 	"$TOP/harness/tree.sh" --list >"$list"
-	python3 "$TOP/harness/series.py" --top "$TOP" --work "$CACHE/series" \
-		--tarball "$(linux_tarball)" --overlay "$list" --date "$(series_date)" "$@"
+	mkdir -p "$CACHE"
+	# One at a time: series.py makes its repository anew in $CACHE/series.
+	flock "$CACHE/series.lock" python3 "$TOP/harness/series.py" --top "$TOP" \
+		--work "$CACHE/series" --tarball "$(linux_tarball)" --overlay "$list" \
+		--date "$(series_date)" "$@"
 	rc=$?
 	rm -f "$list"
 	return $rc

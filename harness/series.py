@@ -11,8 +11,9 @@ tarball and are kept in WORK/base), then:
   --sync KSRC      makes KSRC's files the series' end state plus the harness's files (those on
                    the `harness:` line): a file is written only if its content changes, and a
                    file that left the series gets its upstream version back (or goes, if new);
-  --apply KSRC     applies to KSRC, a 7.2 tree of the user's, the patches it does not have yet
-                   and copies in the harness's files;
+  --apply KSRC     writes the series' files into KSRC, a 7.2 tree of the user's, if each is
+                   7.2's or the series' already (else names them and writes nothing), and
+                   copies in the harness's files;
   --format OUTDIR  writes the series with `git format-patch`, with the cover letter from
                    patches/0000-cover-letter.
 
@@ -70,6 +71,27 @@ def resolve(spec, overlay, where):
     return [(f, drop) for f in files]
 
 
+def without(content, drop, where):
+    """content without its lines that contain a TEXT of drop, and without a blank line that
+    the dropping leaves next to another."""
+    lines = content.decode().splitlines(True)
+    kept, dropped, used = [], False, set()
+    for line in lines:
+        hit = [t for t in drop if t in line]
+        if hit:
+            used.update(hit)
+            dropped = True
+            continue
+        if dropped and not line.strip() and kept and not kept[-1].strip():
+            continue
+        kept.append(line)
+        dropped = False
+    unused = [t for t in drop if t not in used]
+    if unused:
+        die(f"{where}: no line contains '{unused[0]}'")
+    return "".join(kept).encode()
+
+
 def upstream_files(text):
     """The upstream files a patch changes, and those it creates."""
     changed, created = set(), set()
@@ -80,6 +102,23 @@ def upstream_files(text):
 
 def git(repo, *args, env=None, **kw):
     return subprocess.run(["git", "-C", repo, *args], check=True, env=env, **kw)
+
+
+def upstream_version(args, path):
+    """The 7.2 version of path (in WORK/base, extracted if need be), or None for a file that
+    7.2 does not have."""
+    base = os.path.join(args.work, "base")
+    if path in args.new_files:
+        return None  # added by the series: the overlay's, or created by a patch
+    if not os.path.isfile(os.path.join(base, path)):
+        prefix = os.path.basename(args.tarball).split(".tar")[0]
+        listed = subprocess.run(
+            ["tar", "-tJf", args.tarball, f"{prefix}/{path}"], capture_output=True, text=True
+        )
+        if listed.returncode:
+            return None
+        base_files(args.work, args.tarball, [path])
+    return os.path.join(base, path)
 
 
 def base_files(work, tarball, paths):
@@ -215,6 +254,7 @@ def build(args):
     git(repo, "tag", "base")
 
     have = set(changed - created)
+    args.new_files = set(whole) | created
     for name, specs in patches:
         text = texts[name]
         if re.search(r"(?m)^\+\+\+ ", text):
@@ -229,28 +269,34 @@ def build(args):
         added = []
         for spec in specs:
             for path, drop in resolve(spec, overlay, name):
-                with open(os.path.join(top, path)) as f:
+                src = os.path.join(top, path)
+                if os.path.islink(src) or not os.path.isfile(src):
+                    die(f"{path}: the overlay holds regular files only")
+                with open(src, "rb") as f:
                     content = f.read()
                 if drop:
-                    content = "".join(
-                        l for l in content.splitlines(True) if not any(t in l for t in drop)
-                    )
+                    content = without(content, drop, f"patches/series: {name}: {path}")
                 dst = os.path.join(repo, path)
-                os.makedirs(os.path.dirname(dst), exist_ok=True)
-                with open(dst, "w") as f:
-                    f.write(content)
+                write_if_changed(dst, content)
+                os.chmod(dst, os.stat(src).st_mode & 0o777)
                 if path not in have:
                     added.append(path)
                 have.add(path)
-        have |= upstream_files(text)[1]
+        created = upstream_files(text)[1] - have
+        have |= created
         if lines:
             update_entry(repo, after, lines, have)
-            # Each file the series adds is covered by an F: line the series adds.
+            # Each overlay file the series adds is covered by an F: line the series adds; a
+            # file a patch of patches/ creates (a helper), by any entry.
+            with open(os.path.join(repo, "MAINTAINERS")) as f:
+                every = re.findall(r"(?m)^F:\t(\S+)", f.read())
             diff = git(repo, "diff", "base", "--", "MAINTAINERS", capture_output=True, text=True)
-            patterns = re.findall(r"(?m)^\+F:\t(\S+)", diff.stdout)
-            for path in added:
+            ours = re.findall(r"(?m)^\+F:\t(\S+)", diff.stdout)
+            for path, patterns, which in [(p, ours, "the series adds") for p in added] + [
+                (p, every, "of MAINTAINERS") for p in sorted(created)
+            ]:
                 if not any(matches(p, path) for p in patterns):
-                    die(f"{name} adds {path}, which no F: line the series adds to MAINTAINERS covers")
+                    die(f"{name} adds {path}, which no F: line {which} covers")
         git(repo, "add", "-A")
         if not git(repo, "status", "--porcelain", capture_output=True, text=True).stdout:
             die(f"patches/{name} changes nothing")
@@ -266,18 +312,19 @@ def sync(args, repo, harness):
     want.update({p: os.path.join(top, p) for p in harness})
     manifest = os.path.join(ksrc, ".dmabuf-rs-files")
     old = set(open(manifest).read().split()) if os.path.isfile(manifest) else set()
-    base = os.path.join(args.work, "base")
     written = 0
     for p in sorted(old - set(want)):
         dst = os.path.join(ksrc, p)
-        if os.path.isfile(os.path.join(base, p)):
-            shutil.copyfile(os.path.join(base, p), dst)
+        orig = upstream_version(args, p)
+        if orig:
+            shutil.copyfile(orig, dst)
         elif os.path.exists(dst):
             os.remove(dst)
         written += 1
     for p, src in sorted(want.items()):
         with open(src, "rb") as f:
             written += write_if_changed(os.path.join(ksrc, p), f.read())
+        os.chmod(os.path.join(ksrc, p), os.stat(src).st_mode & 0o777)
     with open(manifest, "w") as f:
         f.write("\n".join(sorted(want)) + "\n")
     # What the configuration depends on: a series that changes a Kconfig file reconfigures.
@@ -300,21 +347,35 @@ def write_if_changed(path, content):
 
 
 def apply(args, repo, harness):
-    """Applies the patches a tree the user supplied lacks, and copies the harness's files."""
+    """Puts the series into a 7.2 tree of the user's: each file the series touches must be
+    7.2's (it gets the series' version) or the series' already; any other version (an edited
+    file, an older series) is named and nothing is written."""
     ksrc = args.apply
-    out = os.path.join(args.work, "apply")
-    shutil.rmtree(out, ignore_errors=True)
-    git(repo, "format-patch", "-q", "-o", out, "base..HEAD")
-    for name in sorted(os.listdir(out)):
-        with open(os.path.join(out, name)) as f:
-            text = f.read()
-        cmd = ["patch", "-d", ksrc, "-p1", "-s", "-f", "--no-backup-if-mismatch"]
-        if not subprocess.run(cmd + ["-R", "--dry-run"], input=text, text=True, capture_output=True).returncode:
-            continue  # applied already
-        r = subprocess.run(cmd, input=text, text=True, capture_output=True)
-        if r.returncode:
-            die(f"{name} does not apply to {ksrc}:\n{r.stdout}{r.stderr}")
-        print(f"applied {name}")
+    files = git(repo, "ls-files", capture_output=True, text=True).stdout.split()
+    todo, foreign = [], []
+    for p in files:
+        with open(os.path.join(repo, p), "rb") as f:
+            end = f.read()
+        dst = os.path.join(ksrc, p)
+        have = open(dst, "rb").read() if os.path.isfile(dst) else None
+        if have == end:
+            continue
+        orig = upstream_version(args, p)
+        pristine = open(orig, "rb").read() if orig else None
+        if have != pristine:
+            foreign.append(p)
+        todo.append((p, end))
+    if foreign:
+        die(
+            f"{ksrc}: these files are neither Linux 7.2's nor the series' (edited, or an "
+            "older series): restore them to 7.2 (git checkout v7.2 -- FILE) and run again:\n  "
+            + "\n  ".join(foreign)
+        )
+    for p, end in todo:
+        write_if_changed(os.path.join(ksrc, p), end)
+        os.chmod(os.path.join(ksrc, p), os.stat(os.path.join(repo, p)).st_mode & 0o777)
+    if todo:
+        print(f"{len(todo)} file(s) of the series written into {ksrc}")
     for p in harness:
         with open(os.path.join(args.top, p), "rb") as f:
             write_if_changed(os.path.join(ksrc, p), f.read())
