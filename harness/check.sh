@@ -90,13 +90,15 @@ if [ ! -d "$G/.git" ]; then
 	rm -rf "$G.tmp"
 	mkdir -p "$G.tmp"
 	run_logged "$LOGS/series-extract.log" tar -C "$G.tmp" --strip-components=1 -xf "$(linux_tarball)"
-	(cd "$G.tmp" && git init -q && git add -A && git -c user.name=dmabuf-rs \
+	# -f: the tarball's .gitignore (Debian's) ignores everything at the top level.
+	(cd "$G.tmp" && git init -q && git add -A -f && git -c user.name=dmabuf-rs \
 		-c user.email=dmabuf-rs@localhost commit -q -m "Linux 7.2" && git tag v7.2) ||
 		die "could not make the repository of Linux 7.2"
 	mv "$G.tmp" "$G"
 fi
 git -C "$G" am --abort >/dev/null 2>&1
-git -C "$G" reset -q --hard v7.2 && git -C "$G" clean -fdq || die "could not reset $G to v7.2"
+# -x: files a previous run's series added are ignored by that .gitignore once untracked.
+git -C "$G" reset -q --hard v7.2 && git -C "$G" clean -fdxq || die "could not reset $G to v7.2"
 config=$(kbuild_dir rust)/config
 [ -f "$config" ] || "$TOP/harness/build.sh" rust || exit 1
 mkdir -p "$S"
