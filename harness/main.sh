@@ -135,7 +135,6 @@ collect)
 	collect "$OUT"
 	;;
 patches)
-	prepare
 	"$H/check.sh" --patches-only || exit 1
 	;;
 check)

@@ -276,14 +276,12 @@ def build(args):
                     content = f.read()
                 if drop:
                     content = without(content, drop, f"patches/series: {name}: {path}")
-                dst = os.path.join(repo, path)
-                write_if_changed(dst, content)
-                os.chmod(dst, os.stat(src).st_mode & 0o777)
+                write_if_changed(os.path.join(repo, path), content, os.stat(src).st_mode & 0o777)
                 if path not in have:
                     added.append(path)
                 have.add(path)
-        created = upstream_files(text)[1] - have
-        have |= created
+        made = upstream_files(text)[1] - have
+        have |= made
         if lines:
             update_entry(repo, after, lines, have)
             # Each overlay file the series adds is covered by an F: line the series adds; a
@@ -293,7 +291,7 @@ def build(args):
             diff = git(repo, "diff", "base", "--", "MAINTAINERS", capture_output=True, text=True)
             ours = re.findall(r"(?m)^\+F:\t(\S+)", diff.stdout)
             for path, patterns, which in [(p, ours, "the series adds") for p in added] + [
-                (p, every, "of MAINTAINERS") for p in sorted(created)
+                (p, every, "of MAINTAINERS") for p in sorted(made)
             ]:
                 if not any(matches(p, path) for p in patterns):
                     die(f"{name} adds {path}, which no F: line {which} covers")
@@ -322,9 +320,7 @@ def sync(args, repo, harness):
             os.remove(dst)
         written += 1
     for p, src in sorted(want.items()):
-        with open(src, "rb") as f:
-            written += write_if_changed(os.path.join(ksrc, p), f.read())
-        os.chmod(os.path.join(ksrc, p), os.stat(src).st_mode & 0o777)
+        written += copy_if_changed(src, os.path.join(ksrc, p))
     with open(manifest, "w") as f:
         f.write("\n".join(sorted(want)) + "\n")
     # What the configuration depends on: a series that changes a Kconfig file reconfigures.
@@ -335,15 +331,25 @@ def sync(args, repo, harness):
         print(f"{written} file(s) of the series updated in {ksrc}")
 
 
-def write_if_changed(path, content):
+def write_if_changed(path, content, mode=None):
+    """Writes content to path unless it holds it already (so that its timestamp stays), and
+    gives it mode (the permission bits of a file it is copied from). True if it wrote."""
+    same = False
     if os.path.isfile(path):
         with open(path, "rb") as f:
-            if f.read() == content:
-                return False
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(content)
-    return True
+            same = f.read() == content
+    if not same:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(content)
+    if mode is not None and os.stat(path).st_mode & 0o777 != mode:
+        os.chmod(path, mode)
+    return not same
+
+
+def copy_if_changed(src, dst):
+    with open(src, "rb") as f:
+        return write_if_changed(dst, f.read(), os.stat(src).st_mode & 0o777)
 
 
 def apply(args, repo, harness):
@@ -364,21 +370,19 @@ def apply(args, repo, harness):
         pristine = open(orig, "rb").read() if orig else None
         if have != pristine:
             foreign.append(p)
-        todo.append((p, end))
+        todo.append(p)
     if foreign:
         die(
             f"{ksrc}: these files are neither Linux 7.2's nor the series' (edited, or an "
             "older series): restore them to 7.2 (git checkout v7.2 -- FILE) and run again:\n  "
             + "\n  ".join(foreign)
         )
-    for p, end in todo:
-        write_if_changed(os.path.join(ksrc, p), end)
-        os.chmod(os.path.join(ksrc, p), os.stat(os.path.join(repo, p)).st_mode & 0o777)
+    for p in todo:
+        copy_if_changed(os.path.join(repo, p), os.path.join(ksrc, p))
     if todo:
         print(f"{len(todo)} file(s) of the series written into {ksrc}")
     for p in harness:
-        with open(os.path.join(args.top, p), "rb") as f:
-            write_if_changed(os.path.join(ksrc, p), f.read())
+        copy_if_changed(os.path.join(args.top, p), os.path.join(ksrc, p))
 
 
 def format_series(args, repo):

@@ -31,9 +31,9 @@ fi
 tarball=$(linux_tarball)
 [ -f "$tarball" ] || die "$tarball is missing: install Debian's linux-source-7.2 (make root does)"
 
-# series.py makes the series from patches/ and the overlay, and from the same commits either
-# the tree in the cache (its files the series' end state) or, for a tree the user supplied,
-# applies the series' patches that are not applied yet.
+# series.py makes the series from patches/ and the overlay, and from the same commits writes
+# the series' end state into the tree in the cache or, if each file it touches is 7.2's or
+# the series' already, into a tree the user supplied.
 series() { series_py --author "$(series_author)" "$@"; }
 if [ "$KSRC" = "$CACHE/src/linux" ]; then
 	# The tree is made anew only for another tarball (or a tree of the harness before
