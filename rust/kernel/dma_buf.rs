@@ -55,9 +55,17 @@ use crate::{
 use core::{marker::PhantomData, ptr::NonNull};
 
 mod attachment;
+#[cfg(CONFIG_DMABUF_CORE_RUST)]
+pub mod buffer_list;
+#[cfg(CONFIG_DMABUF_CORE_RUST)]
+pub mod core_attachment;
 mod exporter;
+mod iosys_map;
+mod name;
 mod sg_table;
 mod vmap;
+#[cfg(CONFIG_DMABUF_CORE_RUST)]
+pub mod vmap_state;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
@@ -78,8 +86,22 @@ pub use attachment::{
     Attachment, Dynamic, Importer, Kind, LockedAttachment, Mapping, Static, UnlockedMapping,
 };
 pub use exporter::{export, ExportedAttachment, Exporter};
+pub use iosys_map::IosysMap;
 pub use sg_table::SgTable;
 pub use vmap::{VMap, VMapUnlocked, Vaddr};
+
+/// Returns the name the exporter of `buf` gave, if it gave one.
+///
+/// # Safety
+///
+/// `buf` is an exported buffer, not freed for `'a`.
+unsafe fn exp_name<'a>(buf: *mut bindings::dma_buf) -> Option<&'a CStr> {
+    // SAFETY: The buffer is exported and valid for `'a` (the caller's guarantee); the
+    // exporter's name never changes.
+    let name = unsafe { (*buf).exp_name };
+    // SAFETY: Not null, so a static NUL-terminated string (the export contract).
+    (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) })
+}
 
 /// A DMA-BUF (`struct dma_buf`), reference counted through its file.
 ///
@@ -152,6 +174,12 @@ impl DmaBuf {
     pub fn size(&self) -> usize {
         // SAFETY: The buffer is exported (type invariant) and its size never changes.
         unsafe { (*self.as_raw()).size }
+    }
+
+    /// Returns the exporter's name (`exp_name`), if it gave one.
+    pub fn exp_name(&self) -> Option<&CStr> {
+        // SAFETY: The buffer is exported and referenced for the borrow (type invariant).
+        unsafe { exp_name(self.as_raw()) }
     }
 
     /// Returns whether the exporter can pin, i.e. serves dynamic importers without pinning on

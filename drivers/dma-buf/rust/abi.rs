@@ -8,19 +8,19 @@
 //! time (`same_prototype!`).
 
 use crate::{
-    attach, cpu_access, export, fs, list, map,
+    attach, cpu_access, export, fs, map,
     ops::{to_int, Direction},
     rules::{entry, is_err_or_null, Entry},
-    slab,
-    vmap::{self, cleared},
+    vmap,
 };
 use kernel::{
     bindings,
-    dma_buf::DmaBuf,
+    dma_buf::{buffer_list::BufferList, core_attachment, DmaBuf, IosysMap},
     dma_resv::ResvGuard,
     ffi::{c_int, c_ulong, c_void},
     mm::virt::VmaNew,
     prelude::*,
+    sync::aref::ARef,
     task::might_sleep,
 };
 
@@ -70,6 +70,11 @@ fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
     }
 }
 
+/// The list of every exported buffer.
+// SAFETY: `dma_buf_core_init()` initialises it before any buffer is exported, and so before
+// any other use: bufinfo and the BPF iterator come later, and every export adds its buffer.
+pub(crate) static BUFFERS: BufferList = unsafe { BufferList::new() };
+
 /// Sets the core up, once, before any buffer is exported (`dma-buf-core.c` makes this a
 /// subsys initcall): the buffer list, the `dmabuf` filesystem and debugfs.
 ///
@@ -79,8 +84,8 @@ fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
 #[no_mangle]
 pub unsafe extern "C" fn dma_buf_core_init() -> c_int {
     // SAFETY: This is the initcall, which runs once, before any buffer is exported.
-    unsafe { list::init() };
-    if let Err(e) = slab::init().and_then(|()| fs::init()) {
+    unsafe { BUFFERS.init() };
+    if let Err(e) = core_attachment::init().and_then(|()| fs::init()) {
         return e.to_errno();
     }
     #[cfg(CONFIG_DEBUG_FS)]
@@ -187,8 +192,14 @@ pub unsafe extern "C" fn dma_buf_put(dmabuf: *mut bindings::dma_buf) {
 /// `dma_buf_iter_begin()`: the first buffer of the list of all, referenced, or null.
 #[no_mangle]
 pub extern "C" fn dma_buf_iter_begin() -> *mut bindings::dma_buf {
-    // SAFETY: `None` starts from the list's head.
-    unsafe { list::Locked::lock().next_referenced(None) }.unwrap_or(core::ptr::null_mut())
+    to_raw(BUFFERS.lock().next_referenced(None))
+}
+
+/// Returns the reference of `buf` as a pointer for C, or null for `None`.
+fn to_raw(buf: Option<ARef<DmaBuf>>) -> *mut bindings::dma_buf {
+    buf.map_or(core::ptr::null_mut(), |buf| {
+        ARef::into_raw(buf).as_ptr().cast()
+    })
 }
 
 /// `dma_buf_iter_next()`: drops the reference to `dmabuf` and returns the next buffer of the
@@ -202,13 +213,17 @@ pub extern "C" fn dma_buf_iter_begin() -> *mut bindings::dma_buf {
 pub unsafe extern "C" fn dma_buf_iter_next(
     dmabuf: *mut bindings::dma_buf,
 ) -> *mut bindings::dma_buf {
-    let list = list::Locked::lock();
+    let Some(raw) = core::ptr::NonNull::new(dmabuf) else {
+        return core::ptr::null_mut();
+    };
+    let list = BUFFERS.lock();
+    // SAFETY: A referenced buffer, whose reference the caller gives up.
+    let buf = unsafe { ARef::<DmaBuf>::from_raw(raw.cast()) };
     // The buffer stays on the list while the list is locked, even if this drops its last
     // reference: the release that removes it needs the list's lock, and `fput()` defers it.
-    // SAFETY: A referenced buffer, which the caller gives up.
-    unsafe { export::put(DmaBuf::from_raw(dmabuf)) };
-    // SAFETY: `dmabuf` is on the list: it stays there while the list is locked (above).
-    unsafe { list.next_referenced(Some(dmabuf)) }.unwrap_or(core::ptr::null_mut())
+    let listed = list.listed(&buf);
+    drop(buf);
+    to_raw(list.next_referenced(Some(listed)))
 }
 
 /// What `dma_buf_attach()` and `dma_buf_dynamic_attach()` say of a caller with the lock held.
@@ -440,7 +455,7 @@ pub unsafe extern "C" fn dma_buf_attach_revocable(
 ) -> bool {
     static ENTRY: Entry = entry!(dma_buf_attach_revocable);
     // SAFETY: C callers pass a live attachment.
-    unsafe { ENTRY.attachment(attach) }.is_ok_and(|attachment| attach::revocable(&attachment))
+    unsafe { ENTRY.attachment(attach) }.is_ok_and(|attachment| attachment.is_revocable())
 }
 
 /// `dma_buf_invalidate_mappings()`, for exporters.
@@ -584,7 +599,7 @@ unsafe fn vmap_entry(
     };
     // SAFETY: The caller's `map` is valid for writes (not null or an error pointer: checked
     // above); it is cleared on every path.
-    unsafe { map.write(cleared()) };
+    unsafe { map.write(IosysMap::cleared().into_raw()) };
     // SAFETY: C callers pass a referenced buffer.
     let buf = match unsafe { entry.buffer(dmabuf) } {
         Ok(buf) => buf,

@@ -6,14 +6,16 @@
 
 use crate::{
     ops::{self, ExporterOps},
-    slab,
     trace::trace,
 };
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     device::Device,
-    dma_buf::{DmaBuf, ExportedAttachment},
+    dma_buf::{
+        core_attachment::{self, NewAttachment},
+        DmaBuf, ExportedAttachment,
+    },
     dma_resv::{ResvGuard, Unlocked},
     ffi::{c_int, c_void},
     prelude::*,
@@ -35,36 +37,21 @@ pub(crate) unsafe fn attach(
     importer_priv: *mut c_void,
 ) -> Result<NonNull<bindings::dma_buf_attachment>> {
     let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
-    let raw = slab::alloc_attachment().ok_or(ENOMEM)?;
-    // SAFETY: `raw` is the new zeroed attachment, not yet shared with anyone.
-    let new = unsafe { &mut *raw.as_ptr() };
-    new.dev = dev.as_ptr();
-    new.dmabuf = buf.as_raw();
-    // SAFETY: `importer_ops` is null or static (the caller's guarantee).
-    if let Some(importer) = unsafe { importer_ops.as_ref() } {
-        new.peer2peer = importer.allow_peer2peer;
-    }
-    new.importer_ops = importer_ops;
-    new.importer_priv = importer_priv;
-    // SAFETY: `raw` is the new attachment, alive until `detach` or the error path below frees
-    // it.
-    let attachment = unsafe { ExportedAttachment::from_raw(raw) };
-    if let Err(e) = ops.attach(&attachment) {
-        // SAFETY: `raw` came from `alloc_attachment` and the exporter refused it, so nothing
-        // else refers to it.
-        unsafe { slab::free_attachment(raw) };
-        return Err(e);
-    }
+    // SAFETY: `dev` and `importer_ops` are as `NewAttachment::new` needs (the caller's
+    // guarantee).
+    let new = unsafe { NewAttachment::new(buf, dev, importer_ops, importer_priv) }?;
+    // A refused attachment is freed with `new`.
+    ops.attach(&new.as_exported())?;
+    let dynamic = new.as_exported().is_dynamic();
     // The caller does not hold the lock (the entry point refused it otherwise).
     let mut unlocked = Unlocked::new();
     let held = buf.resv().lock(&mut unlocked);
-    // SAFETY: The list is the buffer's, protected by its lock (`held`); the node is unlinked.
-    unsafe { bindings::list_add(&raw mut (*raw.as_ptr()).node, attachments(buf)) };
+    let raw = new.link(&held)?;
     drop(held);
     trace!(dma_buf_dynamic_attach(
         buf,
         raw.as_ptr(),
-        attachment.is_dynamic(),
+        dynamic,
         dev.as_ptr()
     ));
     Ok(raw)
@@ -151,10 +138,10 @@ impl WorkItem for DeferredDetach {
     }
 }
 
-/// Takes `attach` off its buffer's list of attachments.
-fn unlink(attach: &ExportedAttachment<'_>, _held: &ResvGuard<'_>) {
-    // SAFETY: The attachment is on its buffer's list, protected by the lock (`_held`).
-    unsafe { bindings::list_del(&raw mut (*attach.as_raw()).node) };
+/// Takes `attach` off its buffer's list of attachments, under `held`, the lock of its buffer.
+fn unlink(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
+    // The callers pass the guard of the attachment's buffer.
+    kernel::warn_on!(core_attachment::unlink(attach, held).is_err());
 }
 
 /// The rest of a detach once `attach` is off its buffer's list: the exporter's `detach`,
@@ -169,26 +156,18 @@ unsafe fn finish_detach(attach: ExportedAttachment<'_>) {
     if let Some(ops) = ExporterOps::of(buf) {
         ops.detach(&attach);
     }
-    // SAFETY: The attachment is still allocated; its device pointer was set at attach.
-    let dev = unsafe { (*attach.as_raw()).dev };
     trace!(dma_buf_detach(
         buf,
         attach.as_raw(),
         attach.is_dynamic(),
-        dev
+        attach.device_raw()
     ));
     // An attachment's address is never null (its invariant).
     if let Some(raw) = NonNull::new(attach.as_raw()) {
-        // SAFETY: `attach` came from `alloc_attachment` in `attach()`; it is off the list and
-        // the caller does not use it again.
-        unsafe { slab::free_attachment(raw) };
+        // SAFETY: `attach` came from `NewAttachment` in `attach()`; it is off the list and the
+        // caller does not use it again.
+        unsafe { core_attachment::free(raw) };
     }
-}
-
-/// Returns the head of the attachment list of `buf`.
-fn attachments(buf: &DmaBuf) -> *mut bindings::list_head {
-    // SAFETY: `buf` is an exported buffer; the address of its list head does not change.
-    unsafe { &raw mut (*buf.as_raw()).attachments }
 }
 
 /// Pins the buffer for `attach` (`dma_buf_pin()`), locked: 0, or the exporter's nonzero
@@ -210,27 +189,13 @@ pub(crate) fn unpin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
 /// Tells every importer of `buf` that wants to know that its mappings are invalid
 /// (`dma_buf_invalidate_mappings()`), locked.
 pub(crate) fn invalidate_mappings(buf: &DmaBuf, held: &ResvGuard<'_>) {
-    let head = attachments(buf);
-    // SAFETY: The list is protected by the lock (`held`): no attachment joins or leaves it
-    // while it is walked, and the importers' callbacks cannot take the lock to change it.
-    let mut pos = unsafe { (*head).next };
-    while pos != head {
-        // SAFETY: Every entry but the head is the `node` of a live attachment.
-        let raw = unsafe { kernel::container_of!(pos, bindings::dma_buf_attachment, node) };
-        // SAFETY: `pos` is a live entry of the list (above).
-        let next = unsafe { (*pos).next };
-        if let Some(raw) = NonNull::new(raw) {
-            // SAFETY: The attachment is live: it stays on the list while the lock is held.
-            ops::invalidate(&unsafe { ExportedAttachment::from_raw(raw) }, held);
-        }
-        pos = next;
+    // The callers hold the lock of `buf`: no attachment joins or leaves the list while it is
+    // walked, and the importers' callbacks cannot take the lock to change it.
+    let Ok(attachments) = buf.attachments(held) else {
+        kernel::warn_on!(true);
+        return;
+    };
+    for attach in attachments {
+        ops::invalidate(&attach, held);
     }
-}
-
-/// Returns whether the importer of `attach` gives up its mappings when told to
-/// (`dma_buf_attach_revocable()`).
-pub(crate) fn revocable(attach: &ExportedAttachment<'_>) -> bool {
-    // SAFETY: The attachment is live; its importer operations, when set, are static.
-    unsafe { (*attach.as_raw()).importer_ops.as_ref() }
-        .is_some_and(|ops| ops.invalidate_mappings.is_some())
 }

@@ -7,7 +7,8 @@ use crate::{
     trace::trace,
 };
 use kernel::{
-    bindings, dma_buf::DmaBuf, dma_resv::Usage, mm::virt::VmaNew, page::PAGE_SHIFT, prelude::*,
+    bindings, dma::DataDirection, dma_buf::DmaBuf, dma_resv::Usage, mm::virt::VmaNew,
+    page::PAGE_SHIFT, prelude::*,
 };
 
 /// Prepares the buffer for CPU access in `dir` (`dma_buf_begin_cpu_access()`), unlocked: the
@@ -29,8 +30,10 @@ pub(crate) fn begin(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
         .ok_or(errno(EINVAL))?
         .begin_cpu_access(dir)?;
     // The exporter may have waited already; waiting again for signaled fences is cheap.
-    let write = dir == bindings::dma_data_direction_DMA_BIDIRECTIONAL
-        || dir == bindings::dma_data_direction_DMA_TO_DEVICE;
+    let write = matches!(
+        DataDirection::try_from(dir),
+        Ok(DataDirection::Bidirectional | DataDirection::ToDevice)
+    );
     wait_fences(buf, Usage::for_access(write)).map_err(errno)
 }
 

@@ -3,11 +3,11 @@
 //! `/sys/kernel/debug/dma_buf/bufinfo`: every exported buffer, with its fences and the
 //! devices attached to it, in the C core's format.
 
-use crate::{file::FileOperations, list, name};
+use crate::file::{print_c_str, FileOperations};
 use kernel::{
     bindings,
-    dma_resv::{Resv, Unlocked},
-    error::from_err_ptr,
+    dma_resv::Unlocked,
+    error::{from_err_ptr, from_result},
     ffi::{c_int, c_void},
     prelude::*,
     seq_file::SeqFile,
@@ -67,10 +67,16 @@ unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file
 unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_int {
     // SAFETY: `m` is being written by this call.
     let seq = unsafe { SeqFile::from_raw(m) };
-    let list = match list::Locked::lock_interruptible() {
-        Ok(list) => list,
-        Err(e) => return e.to_errno(),
-    };
+    from_result(|| show_buffers(seq))
+}
+
+/// Writes every buffer of the list to `seq`, in the C core's format.
+///
+/// # Errors
+///
+/// `EINTR` if a signal arrived while waiting for a lock.
+fn show_buffers(seq: &SeqFile) -> Result<c_int> {
+    let list = crate::abi::BUFFERS.lock_interruptible()?;
     seq_print!(seq, "\nDma-buf Objects:\n");
     seq_print!(
         seq,
@@ -83,87 +89,43 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _data: *mut c_void) -> c_i
     );
     let mut count = 0u32;
     let mut total = 0usize;
-    let walked = list.for_each(|raw| {
-        // A buffer on the locked list is exported, and not freed while the list is locked,
-        // but may have no reference left: it is read by pointer, not as a `DmaBuf`.
-        // SAFETY: The buffer is not freed while the list is locked; the size never changes, and
-        // the reservation object is initialised
-        // and outlives the buffer.
-        let (size, resv) = unsafe { ((*raw).size, Resv::from_raw((*raw).resv)) };
+    // A buffer on the locked list is not freed while the list is locked, but may have no
+    // reference left: it is read as a `Listed` buffer, not as a `DmaBuf`.
+    list.iter().try_for_each(|buf| -> Result {
         // bufinfo is a file operation: its task holds no reservation lock.
         let mut unlocked = Unlocked::new();
-        let held = resv.lock_interruptible(&mut unlocked)?;
-        // SAFETY: The buffer's file stays while it is on the list.
-        let (file, flags, mode, ino) = unsafe {
-            let file = (*raw).file;
-            (
-                file,
-                (*file).f_flags,
-                (*file).f_mode,
-                (*(*file).f_inode).i_ino,
-            )
-        };
-        // SAFETY: `file` is the buffer's, whose memory stays while the buffer is on the locked
-        // list.
-        let refs = unsafe { bindings::file_count(file) };
-        let print = |name: Option<&CStr>| {
+        let held = buf.resv().lock_interruptible(&mut unlocked)?;
+        buf.with_name(|name| {
             seq_print!(
                 seq,
                 "{:08}\t{:08x}\t{:08x}\t{:08}\t",
-                size,
-                flags,
-                mode,
-                isize::try_from(refs).unwrap_or(isize::MAX)
+                buf.size(),
+                buf.file_flags(),
+                buf.file_mode(),
+                isize::try_from(buf.file_count()).unwrap_or(isize::MAX)
             );
-            // SAFETY: The buffer is exported; its exporter's name is null or a static string.
-            let exp_name = unsafe { (*raw).exp_name };
-            // SAFETY: Not null (checked), so a static NUL-terminated string (the line above).
-            let exp_name = (!exp_name.is_null()).then(|| unsafe { CStr::from_char_ptr(exp_name) });
-            // SAFETY: `m` is being written by this call.
-            unsafe { crate::file::print_c_str(m, exp_name) };
-            seq_print!(seq, "\t{:08}\t", ino);
-            // SAFETY: `m` is being written by this call.
-            unsafe { crate::file::print_c_str(m, Some(name.unwrap_or(c"<none>"))) };
+            print_c_str(seq, buf.exp_name());
+            seq_print!(seq, "\t{:08}\t", buf.ino());
+            seq.puts(name.unwrap_or(c"<none>"));
             seq_print!(seq, "\n");
-        };
-        // SAFETY: The buffer is on the list, which is locked, so it is not freed.
-        unsafe { name::with_name_raw(raw, print) };
-        // SAFETY: The object is locked (`held`); `m` is being written by this call.
-        unsafe { bindings::dma_resv_describe(held.as_raw(), m) };
+        });
+        buf.describe_fences(&held, seq)?;
 
         seq_print!(seq, "\tAttached Devices:\n");
         let mut attached = 0u32;
-        // SAFETY: The attachment list changes only with the lock held, which `held` is.
-        let head = unsafe { &raw mut (*raw).attachments };
-        // SAFETY: The list is locked (`held`), so its head's `next` is a live node: the head
-        // itself or an attachment's `node`.
-        let mut node = unsafe { (*head).next };
-        while !core::ptr::eq(node, head) {
-            // SAFETY: The node is an attachment's, on the list while the lock is held
-            // (`held`); an attachment's device outlives it. A device may have no name yet:
-            // printed "(null)", as the C core's "%s" prints it.
-            unsafe {
-                let attach = kernel::container_of!(node, bindings::dma_buf_attachment, node);
-                let dev_name = bindings::dev_name((*attach).dev);
-                seq_print!(seq, "\t");
-                crate::file::print_c_str(
-                    m,
-                    (!dev_name.is_null()).then(|| CStr::from_char_ptr(dev_name)),
-                );
-                seq_print!(seq, "\n");
-                node = (*node).next;
-            }
+        for attach in buf.attachments(&held)? {
+            seq_print!(seq, "\t");
+            // A device may have no name yet: printed "(null)", as the C core's "%s" prints it.
+            print_c_str(seq, attach.device_name());
+            seq_print!(seq, "\n");
             attached += 1;
         }
         drop(held);
         seq_print!(seq, "Total {} devices attached\n\n", attached);
         count += 1;
-        total = total.wrapping_add(size);
+        total = total.wrapping_add(buf.size());
         Ok(())
-    });
-    if let Err(e) = walked {
-        return e.to_errno();
-    }
+    })?;
     seq_print!(seq, "\nTotal {} objects, {} bytes\n", count, total);
-    0
+    Ok(0)
 }

@@ -28,14 +28,11 @@ mod export;
 mod file;
 mod fs;
 mod ioctl;
-mod list;
 mod map;
-mod name;
 mod ops;
 mod poll;
 mod rules;
 mod sg_debug;
-mod slab;
 #[cfg(CONFIG_SYNC_FILE)]
 mod sync_file;
 mod trace;

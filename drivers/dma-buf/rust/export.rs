@@ -5,9 +5,12 @@
 //! when the last goes, the file is released, which takes the buffer off the list, and then
 //! its dentry, which releases the buffer.
 
-use crate::{fs, list, trace::trace};
+use crate::{fs, trace::trace};
 use core::ptr::NonNull;
-use kernel::{bindings, dma_buf::DmaBuf, error::to_result, ffi::c_int, prelude::*};
+use kernel::{
+    bindings, dma_buf::DmaBuf, error::to_result, ffi::c_int, fs::file::LocalFile, prelude::*,
+    sync::aref::ARef,
+};
 
 /// A buffer with its own reservation object, for an exporter that brings none.
 #[repr(C)]
@@ -113,7 +116,7 @@ unsafe fn make(info: &bindings::dma_buf_export_info, file: *mut bindings::file) 
     // SAFETY: Exported now; the caller's reference is the file's.
     let buf = unsafe { DmaBuf::from_raw(raw) };
     // SAFETY: A new buffer, which its file's release takes off the list.
-    unsafe { list::Locked::lock().add(buf) };
+    unsafe { crate::abi::BUFFERS.lock().add(buf) };
     trace!(dma_buf_export(buf));
     Ok(buf)
 }
@@ -225,16 +228,14 @@ pub(crate) unsafe fn install(buf: &DmaBuf, fd: c_int) {
 /// `EBADF` if `fd` is not open, `EINVAL` if it is not a dma-buf.
 pub(crate) fn get(fd: c_int) -> Result<NonNull<bindings::dma_buf>> {
     // CAST: A negative `fd` becomes a large one, which `fget()` refuses, as in C.
-    // SAFETY: Any descriptor is accepted; the result is a new reference or null.
-    let file = NonNull::new(unsafe { bindings::fget(fd as u32) }).ok_or(EBADF)?;
-    // SAFETY: The file is referenced.
-    let Some(buf) = (unsafe { crate::file::buffer(file.as_ptr()) }) else {
-        // SAFETY: The reference taken above.
-        unsafe { bindings::fput(file.as_ptr()) };
-        return Err(EINVAL);
-    };
+    let file = LocalFile::fget(fd as u32)?;
+    // Not a dma-buf: the reference is dropped with `file`.
+    let buf = crate::file::buffer_of(&file).ok_or(EINVAL)?;
     trace!(dma_buf_get(buf, fd));
-    Ok(NonNull::from(buf).cast())
+    let buf = NonNull::from(buf).cast();
+    // The file's reference is the buffer's, which the caller takes over.
+    let _ = ARef::into_raw(file);
+    Ok(buf)
 }
 
 /// Drops a reference to `buf` (`dma_buf_put()`).

@@ -6,11 +6,13 @@
 //! The files are made at export (`fs.rs`), with this table, by which a dma-buf file is told
 //! from others.
 
-use crate::{cpu_access, ioctl, list, name, poll};
+use crate::{cpu_access, ioctl, poll};
 use kernel::{
     bindings,
     dma_buf::DmaBuf,
+    error::from_result,
     ffi::{c_int, c_long, c_uint, c_ulong},
+    fs::file::LocalFile,
     mm::virt::VmaNew,
     prelude::*,
     seq_file::SeqFile,
@@ -53,6 +55,12 @@ pub(crate) unsafe fn buffer<'a>(file: *mut bindings::file) -> Option<&'a DmaBuf>
     Some(unsafe { DmaBuf::from_raw((*file).private_data.cast()) })
 }
 
+/// Returns the buffer of `file`, if it is a dma-buf file.
+pub(crate) fn buffer_of(file: &LocalFile) -> Option<&DmaBuf> {
+    // SAFETY: `file` is referenced for the borrow.
+    unsafe { buffer(file.as_ptr()) }
+}
+
 /// `release()`: the file's last reference is gone, so the buffer leaves the list; its dentry
 /// releases it next.
 ///
@@ -69,7 +77,7 @@ unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::
     let buf = unsafe { (*file).private_data }.cast::<bindings::dma_buf>();
     if !buf.is_null() {
         // SAFETY: An exported buffer is on the list until now.
-        unsafe { list::Locked::lock().remove(buf) };
+        unsafe { crate::abi::BUFFERS.lock().remove(buf) };
     }
     0
 }
@@ -80,16 +88,14 @@ unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::
 ///
 /// Called by the VFS: `file` is referenced and `vma` is a new mapping of it, being set up.
 unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
-    // SAFETY: The VFS holds a reference to `file` for the call.
-    let Some(buf) = (unsafe { buffer(file) }) else {
-        return EINVAL.to_errno();
-    };
-    // SAFETY: The mapping is being set up by this `mmap()`.
-    let vma = unsafe { VmaNew::from_raw(vma) };
-    match cpu_access::mmap_file(buf, vma) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| {
+        // SAFETY: The VFS holds a reference to `file` for the call.
+        let buf = unsafe { buffer(file) }.ok_or(EINVAL)?;
+        // SAFETY: The mapping is being set up by this `mmap()`.
+        let vma = unsafe { VmaNew::from_raw(vma) };
+        cpu_access::mmap_file(buf, vma)?;
+        Ok(0)
+    })
 }
 
 /// `llseek()`: only the size can be found out, with `SEEK_END`, and `SEEK_SET` goes back to
@@ -103,19 +109,19 @@ unsafe extern "C" fn llseek(
     offset: bindings::loff_t,
     whence: c_int,
 ) -> bindings::loff_t {
-    // SAFETY: The VFS holds a reference to `file` for the call.
-    let Some(buf) = (unsafe { buffer(file) }) else {
-        return EBADF.to_errno().into();
-    };
-    let base = match u32::try_from(whence) {
-        Ok(bindings::SEEK_END) => i64::try_from(buf.size()).unwrap_or(i64::MAX),
-        Ok(bindings::SEEK_SET) => 0,
-        _ => return EINVAL.to_errno().into(),
-    };
-    if offset != 0 {
-        return EINVAL.to_errno().into();
-    }
-    base
+    from_result(|| {
+        // SAFETY: The VFS holds a reference to `file` for the call.
+        let buf = unsafe { buffer(file) }.ok_or(EBADF)?;
+        let base = match u32::try_from(whence) {
+            Ok(bindings::SEEK_END) => i64::try_from(buf.size()).unwrap_or(i64::MAX),
+            Ok(bindings::SEEK_SET) => 0,
+            _ => return Err(EINVAL),
+        };
+        if offset != 0 {
+            return Err(EINVAL);
+        }
+        Ok(base)
+    })
 }
 
 /// `poll()`: see [`poll`](crate::poll).
@@ -149,11 +155,7 @@ unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong)
     // SAFETY: The VFS holds a reference to `file` for the call; a dma-buf file's private data is
     // its buffer, alive while the file is.
     let buf = unsafe { DmaBuf::from_raw((*file).private_data.cast()) };
-    match ioctl::ioctl(buf, cmd, arg) {
-        Ok(()) => 0,
-        // CAST: An errno, widened.
-        Err(e) => e.to_errno() as c_long,
-    }
+    from_result(|| ioctl::ioctl(buf, cmd, arg).map(|()| 0))
 }
 
 /// `show_fdinfo()`: the buffer's size, the file's references (without procfs' own), the
@@ -173,18 +175,12 @@ unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings
     let count = unsafe { bindings::file_count(file) };
     seq_print!(seq, "count:\t{}\n", file_references(count));
     seq_print!(seq, "exp_name:\t");
-    // SAFETY: The buffer is exported; its exporter's name is null or a static string.
-    let exp_name = unsafe { (*buf.as_raw()).exp_name };
-    // SAFETY: Not null (checked), so a static NUL-terminated string (the line above).
-    let exp_name = (!exp_name.is_null()).then(|| unsafe { CStr::from_char_ptr(exp_name) });
-    // SAFETY: `m` is being written by this call.
-    unsafe { print_c_str(m, exp_name) };
+    print_c_str(seq, buf.exp_name());
     seq_print!(seq, "\n");
-    name::with_name(buf, |name| {
+    buf.with_name(|name| {
         if let Some(name) = name {
             seq_print!(seq, "name:\t");
-            // SAFETY: `m` is being written by this call.
-            unsafe { print_c_str(m, Some(name)) };
+            seq.puts(name);
             seq_print!(seq, "\n");
         }
     });
@@ -198,14 +194,7 @@ fn file_references(count: c_ulong) -> isize {
         .map_or(-1, |count| isize::try_from(count).unwrap_or(isize::MAX))
 }
 
-/// Writes `s` as it is to `m`, or `(null)` as `printf()` would for none.
-///
-/// # Safety
-///
-/// `m` is a seq_file being written by the caller.
-pub(crate) unsafe fn print_c_str(m: *mut bindings::seq_file, s: Option<&CStr>) {
-    let s = s.unwrap_or(c"(null)");
-    // SAFETY: `m` is a seq_file the caller is writing (its guarantee) and `s` is a
-    // NUL-terminated string.
-    unsafe { bindings::__seq_puts(m, s.as_char_ptr()) };
+/// Writes `s` as it is to `seq`, or `(null)` as `printf()` would for none.
+pub(crate) fn print_c_str(seq: &SeqFile, s: Option<&CStr>) {
+    seq.puts(s.unwrap_or(c"(null)"));
 }

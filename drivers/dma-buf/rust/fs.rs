@@ -4,7 +4,7 @@
 //! dentry names the buffer (`/proc/<pid>/fd` shows `/dmabuf:<name>`) and releases it when it
 //! goes, after the file's last reference.
 
-use crate::{export, file::DMA_BUF_FOPS, name};
+use crate::{export, file::DMA_BUF_FOPS};
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use kernel::{
     bindings,
@@ -157,7 +157,7 @@ unsafe extern "C" fn dname(
     if let Some(raw) = unsafe { self::buffer(dentry) } {
         // SAFETY: A dentry's buffer lives until the dentry's release.
         let buf = unsafe { DmaBuf::from_raw(raw) };
-        name::with_name(buf, |name| {
+        buf.with_name(|name| {
             let bytes = name.map_or(&[][..], |name| name.to_bytes());
             if bytes.len() < copy.len() {
                 copy[..bytes.len()].copy_from_slice(bytes);

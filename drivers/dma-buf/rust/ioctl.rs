@@ -2,9 +2,9 @@
 
 //! The ioctls of a dma-buf file (`include/uapi/linux/dma-buf.h`).
 
-use crate::{cpu_access, name, ops::to_error};
+use crate::{cpu_access, ops::to_error};
 use kernel::{
-    bindings,
+    dma::DataDirection,
     dma_buf::DmaBuf,
     ioctl::_IOW,
     prelude::*,
@@ -37,7 +37,7 @@ pub(crate) fn ioctl(buf: &DmaBuf, cmd: u32, arg: usize) -> Result {
     let user = UserPtr::from_addr(arg);
     match cmd {
         SYNC => sync(buf, user),
-        SET_NAME_A | SET_NAME_B => name::set_from_user(buf, user),
+        SET_NAME_A | SET_NAME_B => buf.set_name_from_user(user),
         #[cfg(CONFIG_SYNC_FILE)]
         EXPORT_SYNC_FILE => crate::sync_file::export(buf, user),
         #[cfg(CONFIG_SYNC_FILE)]
@@ -61,11 +61,12 @@ fn sync(buf: &DmaBuf, user: UserPtr) -> Result {
         return Err(EINVAL);
     }
     let direction = match u32::try_from(flags & u64::from(uapi::DMA_BUF_SYNC_RW)) {
-        Ok(uapi::DMA_BUF_SYNC_READ) => bindings::dma_data_direction_DMA_FROM_DEVICE,
-        Ok(uapi::DMA_BUF_SYNC_WRITE) => bindings::dma_data_direction_DMA_TO_DEVICE,
-        Ok(uapi::DMA_BUF_SYNC_RW) => bindings::dma_data_direction_DMA_BIDIRECTIONAL,
+        Ok(uapi::DMA_BUF_SYNC_READ) => DataDirection::FromDevice,
+        Ok(uapi::DMA_BUF_SYNC_WRITE) => DataDirection::ToDevice,
+        Ok(uapi::DMA_BUF_SYNC_RW) => DataDirection::Bidirectional,
         _ => return Err(EINVAL),
-    };
+    }
+    .into();
     // A task cannot hold the reservation lock across system calls; a buggy exporter's
     // positive result becomes `EINVAL`, a defined error for userspace.
     let done = if flags & u64::from(uapi::DMA_BUF_SYNC_END) != 0 {

@@ -9,7 +9,7 @@
 use core::{num::NonZero, ptr::NonNull};
 use kernel::{
     bindings,
-    dma_buf::{DmaBuf, ExportedAttachment},
+    dma_buf::{DmaBuf, ExportedAttachment, IosysMap},
     dma_resv::ResvGuard,
     error::from_err_ptr,
     ffi::c_int,
@@ -219,11 +219,11 @@ impl<'a> ExporterOps<'a> {
     }
 
     /// `vmap` (locked); `EINVAL` if the exporter cannot.
-    pub(crate) fn vmap(&self, map: &mut bindings::iosys_map, _held: &ResvGuard<'_>) -> Ret {
+    pub(crate) fn vmap(&self, map: &mut IosysMap, _held: &ResvGuard<'_>) -> Ret {
         debug_check_held(self.buf, _held);
         let f = self.ops.vmap.ok_or(errno(EINVAL))?;
         // SAFETY: The buffer is exported, its lock is held (`_held`), `map` is writable.
-        ret(unsafe { f(self.buf.as_raw(), map) })
+        ret(unsafe { f(self.buf.as_raw(), map.as_raw_mut()) })
     }
 
     /// `vunmap` (locked) of the mapping [`ExporterOps::vmap`] made.

@@ -25,14 +25,15 @@ use kernel::{
 /// A raw `__poll_t`.
 pub(crate) type PollEvents = bindings::__poll_t;
 
-// The events of `include/uapi/linux/eventpoll.h`, which bindgen does not see through their
-// `__poll_t` cast.
+// The events, as `bindings::POLL*` (the same bits as `EPOLL*` for these three on every
+// architecture, as Binder uses them); bindgen does not see through the `__poll_t` cast of
+// `EPOLL*`.
 /// Reading is ready.
-const EPOLLIN: PollEvents = 0x001;
+const EPOLLIN: PollEvents = bindings::POLLIN;
 /// Writing is ready.
-const EPOLLOUT: PollEvents = 0x004;
+const EPOLLOUT: PollEvents = bindings::POLLOUT;
 /// The file cannot be polled.
-pub(crate) const EPOLLERR: PollEvents = 0x008;
+pub(crate) const EPOLLERR: PollEvents = bindings::POLLERR;
 
 /// Polls `buf`, whose file is `file`, with `table` (`dma_buf_poll()`).
 ///

@@ -29,7 +29,7 @@ macro_rules! trace {
                 };
                 if cfg!(CONFIG_LOCKDEP) || enabled {
                     $crate::trace::out_of_line(move || {
-                        $crate::name::with_name(buf, |_| {
+                        buf.with_name(|_| {
                             if enabled {
                                 // SAFETY: The buffer is exported and its name lock is held,
                                 // as the event's assignment of the name requires.

@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 
-use super::{DmaBuf, SgTable};
+use super::{DmaBuf, IosysMap, SgTable};
 use crate::{
     bindings,
     device::Device,
@@ -14,6 +14,7 @@ use crate::{
     mm::virt::VmaNew,
     prelude::*,
     sync::aref::ARef,
+    types::Opaque,
 };
 use core::{marker::PhantomData, ptr::NonNull};
 
@@ -78,6 +79,23 @@ impl ExportedAttachment<'_> {
         unsafe { Device::from_raw((*self.raw.as_ptr()).dev) }
     }
 
+    /// Returns the raw importing device, for C functions and trace events.
+    #[inline]
+    pub fn device_raw(&self) -> *mut bindings::device {
+        // SAFETY: The attachment is valid (type invariant); its device is set at attach.
+        unsafe { (*self.raw.as_ptr()).dev }
+    }
+
+    /// Returns the name of the importing device, if it has one yet (a device being set up may
+    /// not; [`Device::name`] assumes one).
+    pub fn device_name(&self) -> Option<&CStr> {
+        // SAFETY: The attachment is valid (type invariant), and so is its device (above).
+        let name = unsafe { bindings::dev_name((*self.raw.as_ptr()).dev) };
+        // SAFETY: Not null, so the device's NUL-terminated name, which lives as long as the
+        // device.
+        (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) })
+    }
+
     /// Returns whether the importer is dynamic (it can be told of invalidations).
     #[inline]
     pub fn is_dynamic(&self) -> bool {
@@ -94,8 +112,69 @@ impl ExportedAttachment<'_> {
     /// Returns whether the importer can give the buffer back in bounded time when told to
     /// (`dma_buf_attach_revocable()`): it implements `invalidate_mappings` and unmaps then.
     pub fn is_revocable(&self) -> bool {
-        // SAFETY: The attachment is valid (type invariant).
-        unsafe { bindings::dma_buf_attach_revocable(self.raw.as_ptr()) }
+        // As `dma_buf_attach_revocable()`, inline: the Rust core implements that function with
+        // this one.
+        // SAFETY: The attachment is valid (type invariant); its importer operations, when set,
+        // are a static table.
+        unsafe { (*self.raw.as_ptr()).importer_ops.as_ref() }
+            .is_some_and(|ops| ops.invalidate_mappings.is_some())
+    }
+}
+
+/// A `struct dma_buf_attachment` on its buffer's list, for
+/// [`CList`](crate::interop::list::CList).
+#[repr(transparent)]
+struct AttachmentNode(Opaque<bindings::dma_buf_attachment>);
+
+/// Returns the attachments of `buf`, newest first, under `held`.
+///
+/// # Errors
+///
+/// `EINVAL` if `held` is not the guard of the buffer's reservation object.
+///
+/// # Safety
+///
+/// `buf` is an exported buffer, valid for `'a`.
+pub(super) unsafe fn attachments<'a>(
+    buf: *mut bindings::dma_buf,
+    held: &'a ResvGuard<'_>,
+) -> Result<impl Iterator<Item = ExportedAttachment<'a>> + 'a> {
+    // SAFETY: The buffer is valid (the caller's guarantee), and so is its reservation object,
+    // initialised at export, which outlives it.
+    if !held.is_of(unsafe { Resv::from_raw((*buf).resv) }) {
+        return Err(EINVAL);
+    }
+    // SAFETY: The buffer is valid for `'a` (the caller's guarantee); its attachment list is
+    // initialised at export and changes only under its reservation lock, held for `'a`
+    // (`held`, checked above); its entries are the `node`s of attachments.
+    let list = unsafe {
+        crate::interop::list::clist_create!(
+            &raw mut (*buf).attachments,
+            AttachmentNode,
+            bindings::dma_buf_attachment,
+            node
+        )
+    };
+    // INVARIANT: An attachment on the list is valid while it is on it, so while the lock is
+    // held, for `'a`.
+    Ok(list.iter().map(|node| ExportedAttachment {
+        raw: NonNull::from(node).cast(),
+        _p: PhantomData,
+    }))
+}
+
+impl DmaBuf {
+    /// Returns the buffer's attachments, newest first, under its reservation lock.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if `held` is not the guard of this buffer's reservation object.
+    pub fn attachments<'a>(
+        &'a self,
+        held: &'a ResvGuard<'_>,
+    ) -> Result<impl Iterator<Item = ExportedAttachment<'a>> + 'a> {
+        // SAFETY: The buffer is exported and referenced for `'a` (type invariant).
+        unsafe { attachments(self.as_raw(), held) }
     }
 }
 
@@ -191,18 +270,6 @@ pub trait Exporter: Send + Sync + Sized {
     fn vunmap(&self, _vaddr: NonNull<u8>, _held: &ResvGuard<'_>) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-}
-
-fn direction(raw: bindings::dma_data_direction) -> Result<DataDirection> {
-    [
-        DataDirection::Bidirectional,
-        DataDirection::ToDevice,
-        DataDirection::FromDevice,
-        DataDirection::None,
-    ]
-    .into_iter()
-    .find(|d| bindings::dma_data_direction::from(*d) == raw)
-    .ok_or(EINVAL)
 }
 
 /// The callbacks and operations table of exporter `E`.
@@ -368,7 +435,7 @@ impl<E: Exporter> Ops<E> {
         let result = (|| {
             // SAFETY: The core passes a live attachment of a buffer exported for `E`.
             let (e, a) = unsafe { Self::parts(attach) }.ok_or(EINVAL)?;
-            let dir = direction(dir)?;
+            let dir = DataDirection::try_from(dir)?;
             // SAFETY: The attachment is live.
             let table = unsafe {
                 Self::with_held(attach, "map_dma_buf", false, |held| {
@@ -399,7 +466,7 @@ impl<E: Exporter> Ops<E> {
         let Some((e, a)) = (unsafe { Self::parts(attach) }) else {
             return;
         };
-        let dir = direction(dir).unwrap_or(DataDirection::Bidirectional);
+        let dir = DataDirection::try_from(dir).unwrap_or(DataDirection::Bidirectional);
         // SAFETY: The attachment is live.
         unsafe {
             Self::with_held(attach, "unmap_dma_buf", true, |held| {
@@ -428,7 +495,7 @@ impl<E: Exporter> Ops<E> {
             // SAFETY: The core passes a live buffer exported for `E`.
             let e = unsafe { Self::exporter(buf) };
             // The core calls `begin_cpu_access` without the reservation lock.
-            e.begin_cpu_access(direction(dir)?, &mut Unlocked::new())?;
+            e.begin_cpu_access(DataDirection::try_from(dir)?, &mut Unlocked::new())?;
             Ok(0)
         })
     }
@@ -444,7 +511,7 @@ impl<E: Exporter> Ops<E> {
             // SAFETY: The core passes a live buffer exported for `E`.
             let e = unsafe { Self::exporter(buf) };
             // The core calls `end_cpu_access` without the reservation lock.
-            e.end_cpu_access(direction(dir)?, &mut Unlocked::new())?;
+            e.end_cpu_access(DataDirection::try_from(dir)?, &mut Unlocked::new())?;
             Ok(0)
         })
     }
@@ -499,11 +566,8 @@ impl<E: Exporter> Ops<E> {
             // SAFETY: The buffer is live.
             let vaddr = unsafe { Self::with_buf_held(buf, "vmap", false, |held| e.vmap(held)) }
                 .unwrap_or(Err(EBUSY))?;
-            // SAFETY: `map` is valid for writes; the mapping is system memory.
-            unsafe {
-                (*map).__bindgen_anon_1.vaddr = vaddr.as_ptr().cast();
-                (*map).is_iomem = false;
-            }
+            // SAFETY: `map` is valid for writes (the caller's guarantee).
+            unsafe { map.write(IosysMap::system(vaddr.as_ptr().cast()).into_raw()) };
             Ok(0)
         })
     }
@@ -514,8 +578,12 @@ impl<E: Exporter> Ops<E> {
     /// was filled in by `vmap`.
     unsafe extern "C" fn vunmap(buf: *mut bindings::dma_buf, map: *mut bindings::iosys_map) {
         // SAFETY: The core passes a live buffer exported for `E` and the map `vmap` filled in.
-        let (e, vaddr) = unsafe { (Self::exporter(buf), (*map).__bindgen_anon_1.vaddr) };
-        if let Some(vaddr) = NonNull::new(vaddr.cast::<u8>()) {
+        let (e, map) = unsafe { (Self::exporter(buf), IosysMap::from_raw(map.read())) };
+        // A map that `vmap` filled in is of system memory.
+        if let Some(vaddr) = map
+            .vaddr()
+            .and_then(|vaddr| NonNull::new(vaddr.cast::<u8>()))
+        {
             // SAFETY: The buffer is live.
             unsafe { Self::with_buf_held(buf, "vunmap", true, |held| e.vunmap(vaddr, held)) };
         }

@@ -4,36 +4,31 @@
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 
-use super::exporter_result;
-use super::DmaBuf;
+use super::{exporter_result, DmaBuf, IosysMap};
 use crate::{bindings, dma_resv::Unlocked, prelude::*};
 use core::{marker::PhantomData, ops::Deref};
 
 /// The kernel address of a vmapped buffer, with bounds-checked accessors; both [`VMap`] and
 /// [`VMapUnlocked`] dereference to it.
 pub struct Vaddr {
-    map: bindings::iosys_map,
+    map: IosysMap,
     size: usize,
 }
 
 impl Vaddr {
     /// Returns whether the mapping is I/O memory (then `read` and `write` are refused).
     pub fn is_iomem(&self) -> bool {
-        self.map.is_iomem
+        self.map.is_iomem()
     }
 
     /// Checks that `[offset, offset + len)` is inside the buffer and in system memory, and
     /// returns its address.
     fn range(&self, offset: usize, len: usize) -> Result<*mut u8> {
-        if self.is_iomem() {
-            return Err(EOPNOTSUPP);
-        }
+        let base = self.map.vaddr().ok_or(EOPNOTSUPP)?.cast::<u8>();
         let end = offset.checked_add(len).ok_or(EOVERFLOW)?;
         if end > self.size {
             return Err(EINVAL);
         }
-        // SAFETY: The map is in system memory, so `vaddr` is the active field.
-        let base = unsafe { self.map.__bindgen_anon_1.vaddr }.cast::<u8>();
         if base.is_null() {
             // An exporter that reported success without an address.
             return Err(EFAULT);
@@ -82,9 +77,9 @@ impl<'l> VMap<'l> {
     ///
     /// The current task holds the reservation lock of `buf` for `'l`.
     pub(super) unsafe fn new(buf: &'l DmaBuf) -> Result<Self> {
-        let mut map = bindings::iosys_map::default();
+        let mut map = IosysMap::cleared();
         // SAFETY: `buf` is referenced and its lock is held (the caller's guarantee).
-        exporter_result(unsafe { bindings::dma_buf_vmap(buf.as_raw(), &mut map) })?;
+        exporter_result(unsafe { bindings::dma_buf_vmap(buf.as_raw(), map.as_raw_mut()) })?;
         Ok(Self {
             buf,
             vaddr: Vaddr {
@@ -107,7 +102,7 @@ impl Deref for VMap<'_> {
 impl Drop for VMap<'_> {
     fn drop(&mut self) {
         // SAFETY: The map was made by `dma_buf_vmap()` for `buf`, whose lock is held for `'l`.
-        unsafe { bindings::dma_buf_vunmap(self.buf.as_raw(), &mut self.vaddr.map) };
+        unsafe { bindings::dma_buf_vunmap(self.buf.as_raw(), self.vaddr.map.as_raw_mut()) };
     }
 }
 
@@ -131,9 +126,11 @@ impl DmaBuf {
     /// the buffer's reservation lock after all (see [`Unlocked`]).
     pub fn vmap_unlocked(&self, _unlocked: &Unlocked) -> Result<VMapUnlocked<'_>> {
         self.resv().refuse_if_held("dma_buf_vmap_unlocked")?;
-        let mut map = bindings::iosys_map::default();
+        let mut map = IosysMap::cleared();
         // SAFETY: The buffer is referenced; the lock is taken by the call.
-        exporter_result(unsafe { bindings::dma_buf_vmap_unlocked(self.as_raw(), &mut map) })?;
+        exporter_result(unsafe {
+            bindings::dma_buf_vmap_unlocked(self.as_raw(), map.as_raw_mut())
+        })?;
         Ok(VMapUnlocked {
             buf: self,
             vaddr: Vaddr {
@@ -154,7 +151,7 @@ impl Deref for VMapUnlocked<'_> {
 
 impl Drop for VMapUnlocked<'_> {
     fn drop(&mut self) {
-        let (buf, map) = (self.buf.as_raw(), &mut self.vaddr.map);
+        let (buf, map) = (self.buf.as_raw(), self.vaddr.map.as_raw_mut());
         if self.buf.resv().held_by_current_checked() {
             // The mapping is dropped under the lock, taken after it was made: unmap under it
             // rather than deadlock.
