@@ -14,7 +14,8 @@ mod cases {
         device::Device,
         dma::DataDirection,
         dma_buf::{
-            export, Attachment, DmaBuf, Dynamic, ExportedAttachment, Exporter, Importer, SgTable,
+            export, Attachment, DmaBuf, Dynamic, ExportedAttachment, Exporter, Importer, IosysMap,
+            SgTable,
         },
         dma_fence::{Fence, SoftFence},
         dma_resv::{Resv, ResvGuard, Unlocked, Usage},
@@ -1412,5 +1413,83 @@ mod cases {
         // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
         unsafe { bindings::flush_delayed_fput() };
         Ok(())
+    }
+
+    /// An exporter walks the attachments of its buffer under the buffer's lock, newest first,
+    /// with their devices; another buffer's guard is refused.
+    #[test]
+    fn attachments_are_walked_under_their_buffer_s_lock() -> Result {
+        let mut unlocked = Unlocked::new();
+        let reg = device()?;
+        let dev: &Device = reg.as_ref();
+        let (buf, calls) = new_buffer()?;
+        let (other, other_calls) = new_buffer()?;
+        let first = Attachment::new(buf.clone(), dev, &unlocked)?;
+        let second = Attachment::new(buf.clone(), dev, &unlocked)?;
+        {
+            let held = buf.resv().lock(&mut unlocked);
+            let mut walked = buf.attachments(&held)?.map(|attach| attach.as_raw());
+            assert_eq!(walked.next(), Some(second.as_raw()));
+            assert_eq!(walked.next(), Some(first.as_raw()));
+            assert_eq!(walked.next(), None);
+            for attach in buf.attachments(&held)? {
+                assert_eq!(attach.device_name(), Some(dev.name()));
+            }
+            assert!(matches!(other.attachments(&held), Err(e) if e == EINVAL));
+        }
+        drop(second);
+        {
+            let held = buf.resv().lock(&mut unlocked);
+            assert_eq!(buf.attachments(&held)?.count(), 1);
+        }
+        drop(first);
+        release(buf, &calls);
+        release(other, &other_calls);
+        Ok(())
+    }
+
+    /// The buffer iterator of BPF (`dma_buf_iter_begin()`, `dma_buf_iter_next()`) returns
+    /// each buffer once, and gives back the reference it took on each.
+    #[test]
+    fn the_buffer_iterator_lists_each_buffer_once() -> Result {
+        let (buf, calls) = new_buffer()?;
+        let (other, other_calls) = new_buffer()?;
+        let (mut seen, mut seen_other) = (0u32, 0u32);
+        // SAFETY: Starts a walk of the list of buffers; the buffer returned is referenced.
+        let mut at = unsafe { bindings::dma_buf_iter_begin() };
+        while !at.is_null() {
+            seen += u32::from(at == buf.as_raw());
+            seen_other += u32::from(at == other.as_raw());
+            // SAFETY: `at` came from the walk, with a reference, which this gives back.
+            at = unsafe { bindings::dma_buf_iter_next(at) };
+        }
+        assert_eq!((seen, seen_other), (1, 1));
+        // An extra put would have released them already; a missing one, never.
+        assert_eq!(
+            (count(&calls.released), count(&other_calls.released)),
+            (0, 0)
+        );
+        release(buf, &calls);
+        release(other, &other_calls);
+        Ok(())
+    }
+
+    /// Kernel mappings compare as `iosys_map_is_equal()` does: the same address in the same
+    /// memory.
+    #[test]
+    fn kernel_mappings_compare_by_address_and_memory() {
+        let mut byte = 0u8;
+        let at = (&raw mut byte).cast();
+        assert!(IosysMap::cleared().is_null());
+        assert!(!IosysMap::cleared().is_iomem());
+        assert!(IosysMap::system(at) == IosysMap::system(at));
+        assert_eq!(IosysMap::system(at).vaddr(), Some(at));
+        assert!(IosysMap::system(at) != IosysMap::cleared());
+        let mut raw = IosysMap::system(at).into_raw();
+        raw.is_iomem = true;
+        let io = IosysMap::from_raw(raw);
+        assert!(io.is_iomem() && !io.is_null());
+        assert_eq!(io.vaddr(), None);
+        assert!(io != IosysMap::system(at));
     }
 }
