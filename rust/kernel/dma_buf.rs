@@ -59,6 +59,8 @@ mod attachment;
 pub mod buffer_list;
 #[cfg(CONFIG_DMABUF_CORE_RUST)]
 pub mod core_attachment;
+#[cfg(CONFIG_DMABUF_CORE_RUST)]
+pub mod core_token;
 mod exporter;
 mod iosys_map;
 mod name;

@@ -15,7 +15,7 @@ use crate::{
 };
 use kernel::{
     bindings,
-    dma_buf::{buffer_list::BufferList, core_attachment, DmaBuf, IosysMap},
+    dma_buf::{buffer_list::BufferList, core_attachment, core_token::CoreToken, DmaBuf, IosysMap},
     dma_resv::ResvGuard,
     ffi::{c_int, c_ulong, c_void},
     mm::virt::VmaNew,
@@ -70,6 +70,13 @@ fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
     }
 }
 
+/// The proof that this crate is the dma-buf core, for the operations on state only the core
+/// changes.
+// SAFETY: This crate is the core, and keeps what `CoreToken::new` asks: the shared kernel
+// mapping (`vmap.rs`), the attachment list (`attach.rs`: unlinked once, at detach) and the list
+// of all buffers (`export.rs`, `file.rs`) change as in `dma-buf.c`.
+pub(crate) static CORE: CoreToken = unsafe { CoreToken::new() };
+
 /// The list of every exported buffer.
 // SAFETY: `dma_buf_core_init()` initialises it before any buffer is exported, and so before
 // any other use: bufinfo and the BPF iterator come later, and every export adds its buffer.
@@ -85,7 +92,8 @@ pub(crate) static BUFFERS: BufferList = unsafe { BufferList::new() };
 pub unsafe extern "C" fn dma_buf_core_init() -> c_int {
     // SAFETY: This is the initcall, which runs once, before any buffer is exported.
     unsafe { BUFFERS.init() };
-    if let Err(e) = core_attachment::init().and_then(|()| fs::init()) {
+    // SAFETY: Once, from the initcall.
+    if let Err(e) = unsafe { core_attachment::init() }.and_then(|()| fs::init()) {
         return e.to_errno();
     }
     #[cfg(CONFIG_DEBUG_FS)]
@@ -221,7 +229,7 @@ pub unsafe extern "C" fn dma_buf_iter_next(
     let buf = unsafe { ARef::<DmaBuf>::from_raw(raw.cast()) };
     // The buffer stays on the list while the list is locked, even if this drops its last
     // reference: the release that removes it needs the list's lock, and `fput()` defers it.
-    let listed = list.listed(&buf);
+    let listed = list.listed(&buf, &CORE);
     drop(buf);
     to_raw(list.next_referenced(Some(listed)))
 }

@@ -44,10 +44,7 @@ pub(crate) unsafe fn attach(
     ops.attach(&new.as_exported())?;
     let dynamic = new.as_exported().is_dynamic();
     // The caller does not hold the lock (the entry point refused it otherwise).
-    let mut unlocked = Unlocked::new();
-    let held = buf.resv().lock(&mut unlocked);
-    let raw = new.link(&held)?;
-    drop(held);
+    let raw = new.link(&mut Unlocked::new());
     trace!(dma_buf_dynamic_attach(
         buf,
         raw.as_ptr(),
@@ -141,7 +138,7 @@ impl WorkItem for DeferredDetach {
 /// Takes `attach` off its buffer's list of attachments, under `held`, the lock of its buffer.
 fn unlink(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
     // The callers pass the guard of the attachment's buffer.
-    kernel::warn_on!(core_attachment::unlink(attach, held).is_err());
+    kernel::warn_on!(core_attachment::unlink(attach, held, &crate::abi::CORE).is_err());
 }
 
 /// The rest of a detach once `attach` is off its buffer's list: the exporter's `detach`,

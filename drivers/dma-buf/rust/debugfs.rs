@@ -113,10 +113,10 @@ fn show_buffers(seq: &SeqFile) -> Result<c_int> {
 
         seq_print!(seq, "\tAttached Devices:\n");
         let mut attached = 0u32;
-        for attach in buf.attachments(&held)? {
+        for name in buf.attached_devices(&held)? {
             seq_print!(seq, "\t");
             // A device may have no name yet: printed "(null)", as the C core's "%s" prints it.
-            print_c_str(seq, attach.device_name());
+            print_c_str(seq, name);
             seq_print!(seq, "\n");
             attached += 1;
         }

@@ -37,7 +37,7 @@ pub(crate) fn ioctl(buf: &DmaBuf, cmd: u32, arg: usize) -> Result {
     let user = UserPtr::from_addr(arg);
     match cmd {
         SYNC => sync(buf, user),
-        SET_NAME_A | SET_NAME_B => buf.set_name_from_user(user),
+        SET_NAME_A | SET_NAME_B => buf.set_name_from_user(user, &crate::abi::CORE),
         #[cfg(CONFIG_SYNC_FILE)]
         EXPORT_SYNC_FILE => crate::sync_file::export(buf, user),
         #[cfg(CONFIG_SYNC_FILE)]

@@ -36,7 +36,7 @@ pub(crate) unsafe fn vmap(
     if !ops.can_vmap() {
         return Err(errno(EINVAL));
     }
-    let mut shared = buf.vmap_state(held).map_err(errno)?;
+    let mut shared = buf.vmap_state(held, &crate::abi::CORE).map_err(errno)?;
     let count = shared.count();
     if count > 0 {
         // A mapping in use is never null; the C core stops the kernel if it is.
@@ -63,7 +63,7 @@ pub(crate) unsafe fn vmap(
 #[inline(never)]
 unsafe fn first_vmap(buf: &DmaBuf, out: NonNull<bindings::iosys_map>, held: &ResvGuard<'_>) -> Ret {
     let ops = ExporterOps::of(buf).ok_or(errno(EINVAL))?;
-    let mut shared = buf.vmap_state(held).map_err(errno)?;
+    let mut shared = buf.vmap_state(held, &crate::abi::CORE).map_err(errno)?;
     if kernel::warn_on!(!shared.map().is_null()) {
         return Err(errno(EINVAL));
     }
@@ -96,7 +96,7 @@ pub(crate) unsafe fn vunmap(
     map: NonNull<bindings::iosys_map>,
     held: &ResvGuard<'_>,
 ) -> Result {
-    let mut shared = buf.vmap_state(held)?;
+    let mut shared = buf.vmap_state(held, &crate::abi::CORE)?;
     let count = shared.count();
     // SAFETY: `map` is valid for reads (the caller's guarantee); it is copied, not borrowed.
     let given = IosysMap::from_raw(unsafe { map.read() });

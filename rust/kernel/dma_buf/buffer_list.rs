@@ -12,7 +12,7 @@
 
 use crate::{
     bindings,
-    dma_buf::{DmaBuf, ExportedAttachment},
+    dma_buf::{core_token::CoreToken, DmaBuf},
     dma_resv::{Resv, ResvGuard},
     ffi::c_ulong,
     interop::list::CListHead,
@@ -170,10 +170,14 @@ impl BufferListGuard<'_> {
         self.after(self.head())
     }
 
-    /// Returns `buf` as a buffer of the list, which it is from its export until its file is
-    /// released, so while it is referenced (every buffer is on the list with this core).
-    pub fn listed<'a>(&'a self, buf: &DmaBuf) -> &'a Listed {
-        // SAFETY: A referenced buffer is on the list, which is locked (`self`) for `'a`.
+    /// Returns `buf` as a buffer of the list, for the core (`core`), which lists every buffer
+    /// from its export until its file is released, so while it is referenced.
+    ///
+    /// The buffer stays on the list after `buf` is dropped, while the list is locked: its
+    /// release takes the list's lock to remove it, and the last `fput()` defers the release.
+    pub fn listed<'a>(&'a self, buf: &DmaBuf, _core: &CoreToken) -> &'a Listed {
+        // SAFETY: A referenced buffer is on the list (`CoreToken`), which is locked (`self`) for
+        // `'a`: it stays on it for `'a` (above).
         unsafe { Listed::from_raw(buf.as_raw()) }
     }
 
@@ -266,15 +270,16 @@ impl Listed {
 
     /// Returns the flags of the buffer's file (`f_flags`).
     pub fn file_flags(&self) -> u32 {
-        // SAFETY: The file stays allocated while the buffer is on the list (type invariant);
-        // its flags are read without a lock, as the C core's bufinfo reads them.
-        unsafe { (*self.file()).f_flags }
+        // SAFETY: The file stays allocated while the buffer is on the list (type invariant).
+        // `fcntl()` changes the flags under the file's `f_lock`, which bufinfo does not take, as
+        // in C: the read is volatile (`READ_ONCE()`).
+        unsafe { (&raw const (*self.file()).f_flags).read_volatile() }
     }
 
     /// Returns the mode of the buffer's file (`f_mode`).
     pub fn file_mode(&self) -> u32 {
         // SAFETY: As in `file_flags`.
-        unsafe { (*self.file()).f_mode }
+        unsafe { (&raw const (*self.file()).f_mode).read_volatile() }
     }
 
     /// Returns the number of references to the buffer's file, which may be zero.
@@ -306,16 +311,22 @@ impl Listed {
         Ok(())
     }
 
-    /// Returns the buffer's attachments, under `held`.
+    /// Returns the names of the devices attached to the buffer, newest first, under `held`
+    /// (a device may have no name yet).
+    ///
+    /// The attachments themselves are not handed out: one would give the buffer as a
+    /// [`DmaBuf`], which this buffer may not be any more (its file's count may be zero).
     ///
     /// # Errors
     ///
     /// `EINVAL` if `held` is not the guard of the buffer's reservation object.
-    pub fn attachments<'a>(
+    pub fn attached_devices<'a>(
         &'a self,
         held: &'a ResvGuard<'_>,
-    ) -> Result<impl Iterator<Item = ExportedAttachment<'a>> + 'a> {
-        // SAFETY: The buffer is valid for `'a` (type invariant).
-        unsafe { super::exporter::attachments(self.as_raw(), held) }
+    ) -> Result<impl Iterator<Item = Option<&'a CStr>> + 'a> {
+        // SAFETY: The buffer is valid for `'a` (type invariant); the attachments are only used
+        // for their devices' names, which live as long as they are attached.
+        let attachments = unsafe { super::exporter::attachments(self.as_raw(), held) }?;
+        Ok(attachments.map(|attach| attach.device_name()))
     }
 }

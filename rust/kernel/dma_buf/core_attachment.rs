@@ -11,10 +11,14 @@
 //! its objects are the struct's 64 bytes, and the slab allocator may merge it with
 //! `kmalloc-64`.
 
-use super::{DmaBuf, ExportedAttachment};
-use crate::{bindings, dma_resv::ResvGuard, ffi::c_void, prelude::*};
+use super::{core_token::CoreToken, DmaBuf, ExportedAttachment};
+use crate::{
+    bindings,
+    dma_resv::{ResvGuard, Unlocked},
+    ffi::c_void,
+    prelude::*,
+};
 use core::{
-    marker::PhantomData,
     ptr::NonNull,
     sync::atomic::{AtomicPtr, Ordering},
 };
@@ -28,7 +32,11 @@ static CACHE: AtomicPtr<bindings::kmem_cache> = AtomicPtr::new(core::ptr::null_m
 /// # Errors
 ///
 /// `ENOMEM` if the cache cannot be created.
-pub fn init() -> Result {
+///
+/// # Safety
+///
+/// Called once: the attachments of a cache are freed to it, so it is never replaced.
+pub unsafe fn init() -> Result {
     let size = u32::try_from(size_of::<bindings::dma_buf_attachment>())?;
     let mut args = bindings::kmem_cache_args {
         align: u32::try_from(align_of::<bindings::dma_buf_attachment>())?,
@@ -49,11 +57,11 @@ pub fn init() -> Result {
 ///
 /// # Invariants
 ///
-/// `raw` is an object of [`CACHE`], owned by `self`: an attachment of the buffer borrowed for
-/// `'a`, whose `node` is an empty list.
+/// `raw` is an object of [`CACHE`], owned by `self`: an attachment of `buf`, whose `node` is
+/// an empty list.
 pub struct NewAttachment<'a> {
     raw: NonNull<bindings::dma_buf_attachment>,
-    _buf: PhantomData<&'a DmaBuf>,
+    buf: &'a DmaBuf,
 }
 
 impl<'a> NewAttachment<'a> {
@@ -101,10 +109,7 @@ impl<'a> NewAttachment<'a> {
             (*new).importer_priv = importer_priv;
         }
         // INVARIANT: Set up above, with an empty `node`, for `buf`.
-        Ok(Self {
-            raw,
-            _buf: PhantomData,
-        })
+        Ok(Self { raw, buf })
     }
 
     /// Returns the attachment as its exporter sees it.
@@ -113,25 +118,22 @@ impl<'a> NewAttachment<'a> {
         unsafe { ExportedAttachment::from_raw(self.raw) }
     }
 
-    /// Puts the attachment on its buffer's list, under `held`, and hands it over to the
-    /// importer: it is freed by [`free`] once [`unlink`] took it off the list.
-    ///
-    /// # Errors
-    ///
-    /// `EINVAL` if `held` is not the guard of the buffer's reservation object; the attachment
-    /// is then freed.
-    pub fn link(self, held: &ResvGuard<'_>) -> Result<NonNull<bindings::dma_buf_attachment>> {
-        let buf = self.as_exported().buffer().as_raw();
-        // SAFETY: The buffer is borrowed for `'a` (type invariant); its reservation object is
-        // initialised at export and outlives it.
-        if !held.is_of(unsafe { crate::dma_resv::Resv::from_raw((*buf).resv) }) {
-            return Err(EINVAL);
-        }
+    /// Puts the attachment on its buffer's list, under the buffer's lock, which it takes
+    /// (`unlocked`), and hands it over to the importer: [`free`] frees it once [`unlink`] took
+    /// it off the list.
+    pub fn link(self, unlocked: &mut Unlocked) -> NonNull<bindings::dma_buf_attachment> {
+        let buf = self.buf;
         let raw = core::mem::ManuallyDrop::new(self).raw;
-        // SAFETY: The buffer's list is initialised at export and protected by its lock
-        // (`held`, checked above); the node is empty (type invariant).
-        unsafe { bindings::list_add(&raw mut (*raw.as_ptr()).node, &raw mut (*buf).attachments) };
-        Ok(raw)
+        let _held = buf.resv().lock(unlocked);
+        // SAFETY: The buffer's list is initialised at export and protected by its lock, held
+        // (`_held`); the attachment's node is empty (type invariant).
+        unsafe {
+            bindings::list_add(
+                &raw mut (*raw.as_ptr()).node,
+                &raw mut (*buf.as_raw()).attachments,
+            )
+        };
+        raw
     }
 }
 
@@ -142,30 +144,32 @@ impl Drop for NewAttachment<'_> {
     }
 }
 
-/// Takes `attach` off its buffer's list of attachments, under `held`; an attachment already
-/// off it stays off.
+/// Takes `attach` off its buffer's list of attachments, under `held`, for the core (`core`),
+/// which does so once per attachment, at its detach.
 ///
 /// # Errors
 ///
 /// `EINVAL` if `held` is not the guard of the buffer's reservation object.
-pub fn unlink(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> Result {
+pub fn unlink(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>, _core: &CoreToken) -> Result {
     if !held.is_of(attach.buffer().resv()) {
         return Err(EINVAL);
     }
-    // SAFETY: With this core, every attachment is made by `NewAttachment`: its node is on its
-    // buffer's list, protected by the lock (`held`, checked above), or empty, which
-    // `list_del_init()` leaves as it is.
-    unsafe { bindings::list_del_init(&raw mut (*attach.as_raw()).node) };
+    // SAFETY: With this core, every attachment is made by `NewAttachment` and linked by
+    // `link`; the core unlinks it once (`CoreToken`), so its node is on its buffer's list,
+    // which the lock protects (`held`, checked above).
+    unsafe { bindings::list_del(&raw mut (*attach.as_raw()).node) };
     Ok(())
 }
 
-/// Frees an attachment that [`NewAttachment::link`] handed over, once it is off its list.
+/// Frees an attachment that [`NewAttachment::link`] returned, once [`unlink`] took it off its
+/// list.
 ///
 /// # Safety
 ///
-/// `attach` came from [`NewAttachment`], is on no list, and is not used after this call.
+/// `attach` is the attachment of a [`NewAttachment`]: returned by [`NewAttachment::link`] and
+/// unlinked since, or never linked; it is not used after this call.
 pub unsafe fn free(attach: NonNull<bindings::dma_buf_attachment>) {
     // SAFETY: `attach` is an object of the cache (the caller's guarantee), which `init` created
-    // before it was allocated.
+    // once, before it was allocated.
     unsafe { bindings::kmem_cache_free(CACHE.load(Ordering::Acquire), attach.as_ptr().cast()) };
 }

@@ -18,11 +18,12 @@ use crate::{
 };
 use core::{marker::PhantomData, ptr::NonNull};
 
-/// An attachment as its exporter sees it, in the exporter's callbacks.
+/// An attachment as its exporter sees it: in the exporter's callbacks, and walking its buffer's
+/// attachments ([`DmaBuf::attachments`]).
 ///
 /// # Invariants
 ///
-/// `raw` is a valid attachment of a buffer exported by this exporter, for `'a`.
+/// `raw` is a valid attachment of an exported buffer, for `'a`.
 ///
 /// It is a shared borrow of the attachment, so it can be copied like one.
 #[derive(Clone, Copy)]
@@ -86,16 +87,6 @@ impl ExportedAttachment<'_> {
         unsafe { (*self.raw.as_ptr()).dev }
     }
 
-    /// Returns the name of the importing device, if it has one yet (a device being set up may
-    /// not; [`Device::name`] assumes one).
-    pub fn device_name(&self) -> Option<&CStr> {
-        // SAFETY: The attachment is valid (type invariant), and so is its device (above).
-        let name = unsafe { bindings::dev_name((*self.raw.as_ptr()).dev) };
-        // SAFETY: Not null, so the device's NUL-terminated name, which lives as long as the
-        // device.
-        (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) })
-    }
-
     /// Returns whether the importer is dynamic (it can be told of invalidations).
     #[inline]
     pub fn is_dynamic(&self) -> bool {
@@ -118,6 +109,19 @@ impl ExportedAttachment<'_> {
         // are a static table.
         unsafe { (*self.raw.as_ptr()).importer_ops.as_ref() }
             .is_some_and(|ops| ops.invalidate_mappings.is_some())
+    }
+}
+
+impl<'a> ExportedAttachment<'a> {
+    /// Returns the name of the importing device, if it has one yet (a device being set up may
+    /// not; [`Device::name`] assumes one).
+    pub fn device_name(&self) -> Option<&'a CStr> {
+        // SAFETY: The attachment is valid for `'a` (type invariant), and so is its device, which
+        // its importer keeps alive while it is attached.
+        let name = unsafe { bindings::dev_name((*self.raw.as_ptr()).dev) };
+        // SAFETY: Not null, so the device's NUL-terminated name, which lives as long as the
+        // device.
+        (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) })
     }
 }
 

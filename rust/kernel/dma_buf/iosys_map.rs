@@ -7,11 +7,9 @@
 use crate::{bindings, ffi::c_void};
 
 /// A kernel address in system or I/O memory (`struct iosys_map`): a pointer, and the flag that
-/// says which of the two it points to.
-///
-/// # Invariants
-///
-/// `self.0.is_iomem` says which member of the address union is in use.
+/// says which of the two it points to, and so which member of the address union holds it.
+/// Both members are pointers of the same size, so reading either is always defined; the flag
+/// says which one means something.
 #[repr(transparent)]
 #[derive(Clone, Copy)]
 pub struct IosysMap(bindings::iosys_map);
@@ -20,14 +18,13 @@ impl IosysMap {
     /// Returns a cleared map: no address, in system memory (`iosys_map_clear()`).
     #[inline]
     pub fn cleared() -> Self {
-        // INVARIANT: All zeroes: system memory, at a null address.
+        // All zeroes: system memory, at a null address.
         Self(bindings::iosys_map::default())
     }
 
     /// Returns a map of system memory at `vaddr` (`iosys_map_set_vaddr()`).
     #[inline]
     pub fn system(vaddr: *mut c_void) -> Self {
-        // INVARIANT: System memory, whose address is `vaddr`.
         Self(bindings::iosys_map {
             __bindgen_anon_1: bindings::iosys_map__bindgen_ty_1 { vaddr },
             is_iomem: false,
@@ -37,8 +34,6 @@ impl IosysMap {
     /// Returns the map a C function made.
     #[inline]
     pub fn from_raw(raw: bindings::iosys_map) -> Self {
-        // INVARIANT: C code keeps `is_iomem` and the member in use together; the two members
-        // are pointers of the same size, so reading the other one would read a pointer still.
         Self(raw)
     }
 
@@ -63,14 +58,16 @@ impl IosysMap {
     /// Returns the address of system memory, or `None` for I/O memory.
     #[inline]
     pub fn vaddr(&self) -> Option<*mut c_void> {
-        // SAFETY: In system memory, `vaddr` is the member in use (type invariant).
+        // SAFETY: Both members are pointers of the same size; in system memory, `vaddr` is the
+        // one that means something.
         (!self.is_iomem()).then(|| unsafe { self.0.__bindgen_anon_1.vaddr })
     }
 
     /// Returns the address, whichever memory it is in.
     #[inline]
     fn address(&self) -> *mut c_void {
-        // SAFETY: `is_iomem` says which member is in use (type invariant); both are pointers.
+        // SAFETY: Both members are pointers of the same size; `is_iomem` says which one means
+        // something.
         unsafe {
             if self.is_iomem() {
                 self.0.__bindgen_anon_1.vaddr_iomem

@@ -11,6 +11,7 @@ use crate::{bindings, dma_buf::DmaBuf, prelude::*, sync::SpinLock};
 
 #[cfg(CONFIG_DMABUF_CORE_RUST)]
 use crate::{
+    dma_buf::core_token::CoreToken,
     error::from_err_ptr,
     ffi::{c_char, c_long},
     uaccess::UserPtr,
@@ -41,7 +42,8 @@ pub(super) unsafe fn with_name_raw<R>(
 impl DmaBuf {
     /// Runs `f` with the buffer's name lock held, passing it the name, if the buffer has one.
     ///
-    /// `f` runs under a spinlock: it must not sleep.
+    /// `f` runs under a spinlock: it must not sleep, nor use the name lock again (through
+    /// `with_name` or a rename), which would deadlock.
     ///
     /// # Examples
     ///
@@ -64,7 +66,7 @@ impl DmaBuf {
     ///
     /// `EFAULT` if the string cannot be read, `EINVAL` if it is too long, `ENOMEM`.
     #[cfg(CONFIG_DMABUF_CORE_RUST)]
-    pub fn set_name_from_user(&self, user: UserPtr) -> Result {
+    pub fn set_name_from_user(&self, user: UserPtr, _core: &CoreToken) -> Result {
         // CAST: 32, widened (`From` is not `const`).
         const NAME_LEN: c_long = uapi::DMA_BUF_NAME_LEN as c_long;
         // SAFETY: `strndup_user()` accepts any user address; it returns a copy allocated with

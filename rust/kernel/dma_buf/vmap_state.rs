@@ -4,7 +4,7 @@
 //! (`CONFIG_DMABUF_CORE_RUST`): `vmap_ptr` and `vmapping_counter` of `struct dma_buf`, which
 //! the buffer's reservation lock protects.
 
-use super::{DmaBuf, IosysMap};
+use super::{core_token::CoreToken, DmaBuf, IosysMap};
 use crate::{bindings, dma_resv::ResvGuard, prelude::*};
 use core::{marker::PhantomData, ptr::NonNull};
 
@@ -23,13 +23,18 @@ pub struct VmapState<'a> {
 }
 
 impl DmaBuf {
-    /// Returns the state of the buffer's shared kernel mapping, under `held`.
+    /// Returns the state of the buffer's shared kernel mapping, under `held`, for the core
+    /// (`core`), which keeps it consistent with the exporter's `vmap` and `vunmap`.
     ///
     /// # Errors
     ///
     /// `EINVAL` if `held` is not the guard of this buffer's reservation object.
     #[inline]
-    pub fn vmap_state<'a>(&'a self, held: &'a ResvGuard<'_>) -> Result<VmapState<'a>> {
+    pub fn vmap_state<'a>(
+        &'a self,
+        held: &'a ResvGuard<'_>,
+        _core: &CoreToken,
+    ) -> Result<VmapState<'a>> {
         if !held.is_of(self.resv()) {
             return Err(EINVAL);
         }
