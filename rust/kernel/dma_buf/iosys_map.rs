@@ -60,7 +60,8 @@ impl IosysMap {
     pub fn vaddr(&self) -> Option<*mut c_void> {
         // SAFETY: Both members are pointers of the same size; in system memory, `vaddr` is the
         // one that means something.
-        (!self.is_iomem()).then(|| unsafe { self.0.__bindgen_anon_1.vaddr })
+        let vaddr = unsafe { self.0.__bindgen_anon_1.vaddr };
+        (!self.is_iomem()).then_some(vaddr)
     }
 
     /// Returns the address, whichever memory it is in.
