@@ -186,8 +186,10 @@ pub(crate) fn unpin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
 /// Tells every importer of `buf` that wants to know that its mappings are invalid
 /// (`dma_buf_invalidate_mappings()`), locked.
 pub(crate) fn invalidate_mappings(buf: &DmaBuf, held: &ResvGuard<'_>) {
-    // The callers hold the lock of `buf`: no attachment joins or leaves the list while it is
-    // walked, and the importers' callbacks cannot take the lock to change it.
+    // The callers hold the lock of `buf`: no other task changes the list while it is walked.
+    // An importer's callback that detaches another attachment of `buf` from here (the C core
+    // deadlocks there; this core detaches under the caller's lock) unlinks a node the walk may
+    // already stand on: not handled yet.
     let Ok(attachments) = buf.attachments(held) else {
         kernel::warn_on!(true);
         return;
