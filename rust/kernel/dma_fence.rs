@@ -20,6 +20,8 @@ use crate::{
 };
 use core::{ops::Deref, ptr::NonNull};
 
+#[cfg(CONFIG_SYNC_FILE)]
+mod sync_file;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
 

@@ -31,6 +31,8 @@ use crate::{
     time::Jiffies,
     types::{NotThreadSafe, Opaque},
 };
+#[cfg(CONFIG_SYNC_FILE)]
+use crate::{fs::File, sync::aref::ARef};
 use core::ptr::NonNull;
 
 #[cfg(CONFIG_KUNIT = "y")]
@@ -445,6 +447,30 @@ impl Resv {
         unsafe { bindings::dma_resv_test_signaled(self.as_raw(), usage.as_raw()) }
     }
 
+    /// Returns the file of a new sync_file that signals once every fence of `usage` (and lower
+    /// usages) has: of the one fence, of a new container of them, or of the signalled stub
+    /// fence if there is none (`dma_resv_get_singleton()`, `sync_file_create()`). This does not
+    /// need the lock.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` without memory.
+    #[cfg(CONFIG_SYNC_FILE)]
+    pub fn to_sync_file(&self, usage: Usage) -> Result<ARef<File>> {
+        let mut fence = core::ptr::null_mut();
+        // SAFETY: The object is initialised (type invariant); `dma_resv_get_singleton()` takes
+        // the fences without the lock and stores a new reference or null in `fence`.
+        to_result(unsafe {
+            bindings::dma_resv_get_singleton(self.as_raw(), usage.as_raw(), &mut fence)
+        })?;
+        let fence = match NonNull::new(fence) {
+            // SAFETY: The new reference stored above, which the `ARef` takes over.
+            Some(fence) => unsafe { ARef::from_raw(fence.cast::<Fence>()) },
+            None => Fence::stub(),
+        };
+        fence.to_sync_file()
+    }
+
     /// Waits for every fence of `usage` (and lower usages) to signal, for at most
     /// `timeout_in_jiffies` ([`MAX_SCHEDULE_TIMEOUT`] waits without limit).
     ///
@@ -482,8 +508,21 @@ impl Resv {
     ///
     /// `ERESTARTSYS` if `interruptible` and a signal arrived.
     pub fn wait(&self, usage: Usage, interruptible: bool) -> Result {
-        let max = Jiffies::try_from(MAX_SCHEDULE_TIMEOUT).map_err(|_| EINVAL)?;
-        self.wait_timeout(usage, interruptible, max).map(|_| ())
+        // SAFETY: The object is initialised (type invariant).
+        let ret = unsafe {
+            bindings::dma_resv_wait_timeout(
+                self.as_raw(),
+                usage.as_raw(),
+                interruptible,
+                MAX_SCHEDULE_TIMEOUT.unsigned_abs(),
+            )
+        };
+        // Without a limit nothing times out: only a negative result is an error, as C callers
+        // (`dma_buf_begin_cpu_access()`) test it.
+        if ret < 0 {
+            return Err(i32::try_from(ret).map_or(EINVAL, Error::from_errno));
+        }
+        Ok(())
     }
 }
 
