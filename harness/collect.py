@@ -53,9 +53,14 @@ SANITIZER_BANNERS = {
 # Between these console markers the lock-misuse module runs (on the C core only its suite of
 # in-tree drivers' misuses): the core's warnings about the broken rules, and about a buggy
 # exporter's results, are expected there (and only there), any other splat is not. The Rust
-# core warns from its own files (rules.rs first), the C core from dma-buf.c's lockdep asserts.
+# core warns from its own files (abi/rules.rs first) and from its side of kernel::dma_buf
+# (rust/kernel/dma_buf/core_*.rs: a buggy exporter's results), the C core from dma-buf.c's
+# lockdep asserts.
 MISUSE_BEGIN, MISUSE_END = "dmabuf-rs: lock-misuse begin", "dmabuf-rs: lock-misuse end"
-MISUSE_WARNING = re.compile(r"WARNING: .*drivers/dma-buf/(rust/\w+\.rs|dma-buf\.c):")
+MISUSE_WARNING = re.compile(
+    r"WARNING: .*(drivers/dma-buf/rust/[\w/]+\.rs|rust/kernel/dma_buf/core_\w+\.rs"
+    r"|drivers/dma-buf/dma-buf\.c):"
+)
 
 
 def tap_result(word, directive):

@@ -46,7 +46,7 @@ use crate::{
     dma_resv::{Resv, ResvGuard, Unlocked},
     error::from_err_ptr,
     ffi::c_int,
-    fs::file::FileDescriptorReservation,
+    fs::file::{File, FileDescriptorReservation},
     mm::virt::VmaNew,
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
@@ -59,6 +59,12 @@ mod attachment;
 pub mod buffer_list;
 #[cfg(CONFIG_DMABUF_CORE_RUST)]
 pub mod core_attachment;
+#[cfg(CONFIG_DMABUF_CORE_RUST)]
+pub mod core_buffer;
+#[cfg(CONFIG_DMABUF_CORE_RUST)]
+pub mod core_ops;
+#[cfg(CONFIG_DMABUF_CORE_RUST)]
+pub mod core_poll;
 #[cfg(CONFIG_DMABUF_CORE_RUST)]
 pub mod core_token;
 mod exporter;
@@ -169,6 +175,23 @@ impl DmaBuf {
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_buf {
         self.0.get()
+    }
+
+    /// Returns the buffer's file, whose references are the buffer's: this reference becomes a
+    /// reference to the file, which drops the buffer's when it is dropped.
+    #[inline]
+    pub fn into_file(this: ARef<DmaBuf>) -> ARef<File> {
+        // SAFETY: An exported buffer's file is set at export and never changes (type
+        // invariant).
+        let file = unsafe { (*this.as_raw()).file };
+        // SAFETY: The reference of `this`, which is a reference to `file`, is handed over. The
+        // file's position is never used, so no `fdget_pos()` races with this: the file has no
+        // `read` or `write`, its `llseek` does not move it, and the `File` API does not touch
+        // it.
+        unsafe {
+            let _ = ARef::into_raw(this);
+            ARef::from_raw(NonNull::new_unchecked(file.cast::<File>()))
+        }
     }
 
     /// Returns the size of the buffer in bytes.

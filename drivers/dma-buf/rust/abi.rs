@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C entry points: the functions of `include/linux/dma-buf.h` this core implements.
+//! The C entry points: the functions of `include/linux/dma-buf.h` this core implements, and
+//! the callbacks of the tables the core gives the VFS and debugfs (the dma-buf file's
+//! operations in [`file`], the `dmabuf` filesystem's in [`fs`], bufinfo's).
 //!
-//! Each one checks what a C caller can get wrong ([`Entry`]): its pointers, and the lock rule
-//! of the dma-buf locking convention, obtaining the proof of a held lock once; then it calls
-//! the typed function of the core. Their prototypes are checked against the header's at build
-//! time (`same_prototype!`).
+//! This is the core's C-ABI adapter: what C hands it (raw pointers, an `int` descriptor, a
+//! `struct file`) becomes types here, and the rest of the crate is safe code over those types
+//! and the abstractions of `kernel::dma_buf`. Each exported function checks what a C caller
+//! can get wrong ([`Entry`]): its pointers, and the lock rule of the dma-buf locking
+//! convention, obtaining the proof of a held lock once; then it calls the typed function of
+//! the core. Their prototypes are checked against the header's at build time
+//! (`same_prototype!`).
 
-use crate::{
-    attach, cpu_access, export, fs, map,
-    ops::{to_int, Direction},
-    rules::{entry, is_err_or_null, Entry},
-    vmap,
-};
+use crate::{attach, cpu_access, export, map, vmap};
+use core::ptr::NonNull;
 use kernel::{
     bindings,
-    dma_buf::{buffer_list::BufferList, core_attachment, core_token::CoreToken, DmaBuf, IosysMap},
+    dma_buf::{
+        buffer_list::BufferList,
+        core_attachment::{self, LinkedAttachment, NewAttachment},
+        core_buffer::NewBuffer,
+        core_ops::{to_int, Direction},
+        core_token::CoreToken,
+        DmaBuf, IosysMap,
+    },
     dma_resv::ResvGuard,
     ffi::{c_int, c_ulong, c_void},
     mm::virt::VmaNew,
@@ -23,6 +31,13 @@ use kernel::{
     sync::aref::ARef,
     task::might_sleep,
 };
+use rules::{entry, is_err_or_null, Entry};
+
+#[cfg(CONFIG_DEBUG_FS)]
+mod debugfs;
+pub(crate) mod file;
+pub(crate) mod fs;
+mod rules;
 
 /// Checks at build time that each entry point has the prototype bindgen made of the header's.
 macro_rules! same_prototype {
@@ -63,7 +78,7 @@ same_prototype!(
 );
 
 /// Returns `result` as C returns a pointer: the pointer or an error pointer.
-fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
+fn to_ptr<T>(result: Result<NonNull<T>>) -> *mut T {
     match result {
         Ok(p) => p.as_ptr(),
         Err(e) => e.to_ptr(),
@@ -71,10 +86,13 @@ fn to_ptr<T>(result: Result<core::ptr::NonNull<T>>) -> *mut T {
 }
 
 /// The proof that this crate is the dma-buf core, for the operations on state only the core
-/// changes.
+/// changes and for the calls into exporters and importers.
 // SAFETY: This crate is the core, and keeps what `CoreToken::new` asks: the shared kernel
-// mapping (`vmap.rs`), the attachment list (`attach.rs`: unlinked once, at detach) and the list
-// of all buffers (`export.rs`, `file.rs`) change as in `dma-buf.c`.
+// mapping (`vmap.rs`) and the list of all buffers (`abi/fs.rs`, `abi/file.rs`) change as in
+// `dma-buf.c`; the callbacks are called as the convention says (`attach.rs`: `attach` with the
+// new attachment, `detach` once, after its unlink; `map.rs`, `vmap.rs`, `attach.rs`: the locked
+// ones with the buffer's own guard, which the entry points take from the buffer), and `mmap`
+// with a range checked to fit in the buffer (`cpu_access.rs`).
 pub(crate) static CORE: CoreToken = unsafe { CoreToken::new() };
 
 /// The list of every exported buffer.
@@ -97,7 +115,7 @@ pub unsafe extern "C" fn dma_buf_core_init() -> c_int {
         return e.to_errno();
     }
     #[cfg(CONFIG_DEBUG_FS)]
-    crate::debugfs::init();
+    debugfs::init();
     0
 }
 
@@ -133,8 +151,8 @@ pub unsafe extern "C" fn dma_buf_export(
         }
         // SAFETY: The description is complete (checked above); that its parts outlive the
         // buffer is the caller's promise.
-        let buf = unsafe { export::export(info) }?;
-        core::ptr::NonNull::new(buf.as_raw()).ok_or(EINVAL)
+        let new = unsafe { NewBuffer::new(info) }?;
+        Ok(ARef::into_raw(export::export(new, info.flags)?).cast())
     })())
 }
 
@@ -153,10 +171,15 @@ pub unsafe extern "C" fn dma_buf_fd(dmabuf: *mut bindings::dma_buf, flags: c_int
     if is_err_or_null(dmabuf) || unsafe { (*dmabuf).file }.is_null() {
         return EINVAL.to_errno();
     }
-    // SAFETY: A referenced, exported buffer: checked above, and the caller's reference.
-    let buf = unsafe { DmaBuf::from_raw(dmabuf) };
-    // SAFETY: The caller gives its reference up on success.
-    unsafe { export::fd(buf, flags) }.unwrap_or_else(|e| e.to_errno())
+    // The caller keeps its reference if this fails.
+    let fd = match export::reserve_fd(flags) {
+        Ok(fd) => fd,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: A referenced, exported buffer (checked above), whose reference the caller gives
+    // up now that this succeeds.
+    let buf = unsafe { ARef::from_raw(NonNull::new_unchecked(dmabuf.cast::<DmaBuf>())) };
+    export::install(buf, fd)
 }
 
 /// `dma_buf_fd_install()`: installs the caller's reference at `fd`, which it reserved.
@@ -170,9 +193,13 @@ pub unsafe extern "C" fn dma_buf_fd_install(dmabuf: *mut bindings::dma_buf, fd: 
     static ENTRY: Entry = entry!(dma_buf_fd_install);
     // SAFETY: C callers pass a referenced buffer.
     if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
-        // SAFETY: `fd` is reserved and not installed, and the reference is given up (the
-        // caller's promise).
-        unsafe { export::install(buf, fd) };
+        // SAFETY: The caller gives its reference up.
+        let buf = unsafe { ARef::from_raw(NonNull::from(buf)) };
+        let file = ARef::into_raw(export::file_for_fd(buf, fd));
+        // CAST: A reserved descriptor, non-negative.
+        // SAFETY: `fd` is reserved by the current task and not installed (the caller's
+        // promise); `fd_install()` takes the file's reference over.
+        unsafe { bindings::fd_install(fd as u32, file.as_ptr().cast()) };
     }
 }
 
@@ -193,7 +220,7 @@ pub unsafe extern "C" fn dma_buf_put(dmabuf: *mut bindings::dma_buf) {
     // SAFETY: C callers pass a referenced buffer.
     if let Ok(buf) = unsafe { ENTRY.buffer(dmabuf) } {
         // SAFETY: The caller gives the reference up.
-        unsafe { export::put(buf) };
+        export::put(unsafe { ARef::from_raw(NonNull::from(buf)) });
     }
 }
 
@@ -221,7 +248,7 @@ fn to_raw(buf: Option<ARef<DmaBuf>>) -> *mut bindings::dma_buf {
 pub unsafe extern "C" fn dma_buf_iter_next(
     dmabuf: *mut bindings::dma_buf,
 ) -> *mut bindings::dma_buf {
-    let Some(raw) = core::ptr::NonNull::new(dmabuf) else {
+    let Some(raw) = NonNull::new(dmabuf) else {
         return core::ptr::null_mut();
     };
     let list = BUFFERS.lock();
@@ -259,8 +286,9 @@ pub unsafe extern "C" fn dma_buf_dynamic_attach(
         if ENTRY.caller_holds(buf.resv(), ATTACH_REFUSED) {
             return Err(EDEADLK);
         }
-        // SAFETY: The caller guarantees that `dev` and `importer_ops` outlive the attachment.
-        unsafe { attach::attach(buf, dev, importer_ops, importer_priv) }
+        // SAFETY: The caller guarantees that `dev` and `importer_ops` outlive the attachment,
+        // and that `importer_ops` is null or a static table.
+        attach::attach(unsafe { NewAttachment::new(buf, dev, importer_ops, importer_priv) }?)
     })())
 }
 
@@ -283,7 +311,9 @@ pub unsafe extern "C" fn dma_buf_attach(
             return Err(EDEADLK);
         }
         // SAFETY: The caller guarantees that `dev` outlives the attachment.
-        unsafe { attach::attach(buf, dev, core::ptr::null(), core::ptr::null_mut()) }
+        attach::attach(unsafe {
+            NewAttachment::new(buf, dev, core::ptr::null(), core::ptr::null_mut())
+        }?)
     })())
 }
 
@@ -311,15 +341,23 @@ pub unsafe extern "C" fn dma_buf_detach(
         if !core::ptr::eq(unsafe { (*raw.as_ptr()).dmabuf }, buf.as_raw()) {
             return Err(ENTRY.bad_arg(c"with an attachment of another buffer"));
         }
-        // SAFETY: A live attachment of `buf` (checked above).
-        let attachment = unsafe { ENTRY.attachment(attach) }?;
         let locked = ENTRY.caller_holds(
             buf.resv(),
             c"detached under the caller's lock, the exporter's detach deferred to a worker",
         );
-        // SAFETY: The caller gives up the attachment; the current task holds the lock if
-        // `locked` (checked above).
-        unsafe { attach::detach(attachment, locked) };
+        // SAFETY: A live attachment of `buf` (checked above): every attachment of a buffer of
+        // this core is made by `NewAttachment` and linked; the caller gives it up, and its
+        // buffer is referenced for the call.
+        let attachment = unsafe { LinkedAttachment::from_raw(raw) };
+        if locked {
+            // SAFETY: The current task holds the lock (checked above) for the call.
+            unsafe {
+                buf.resv()
+                    .with_held(|held| attach::detach(attachment, Some(held)))
+            };
+        } else {
+            attach::detach(attachment, None);
+        }
         Ok(())
     })();
 }

@@ -4,101 +4,86 @@
 //!
 //! A buffer's attachments are on its `attachments` list, which its reservation lock protects.
 
-use crate::{
-    ops::{self, ExporterOps},
-    trace::trace,
-};
+use crate::{abi::CORE, trace::trace};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     device::Device,
     dma_buf::{
-        core_attachment::{self, NewAttachment},
+        core_attachment::{
+            LinkedAttachment, NewAttachment, OwnedUnlinkedAttachment, UnlinkedAttachment,
+        },
+        core_ops::{self, ExporterOps},
         DmaBuf, ExportedAttachment,
     },
     dma_resv::{ResvGuard, Unlocked},
-    ffi::{c_int, c_void},
+    ffi::c_int,
     prelude::*,
     sync::aref::ARef,
     workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
 
-/// Attaches `dev` to `buf` (`dma_buf_dynamic_attach()`), unlocked.
+/// Attaches `new` to its buffer (`dma_buf_dynamic_attach()`), unlocked: the exporter's
+/// `attach`, then the attachment goes on the buffer's list, and to the importer.
 ///
-/// `importer_ops` makes the attachment dynamic and gives it its peer-to-peer wish.
+/// # Errors
 ///
-/// # Safety
-///
-/// `dev` is a live device, `importer_ops` null or static, and both outlive the attachment.
-pub(crate) unsafe fn attach(
-    buf: &DmaBuf,
-    dev: NonNull<bindings::device>,
-    importer_ops: *const bindings::dma_buf_attach_ops,
-    importer_priv: *mut c_void,
-) -> Result<NonNull<bindings::dma_buf_attachment>> {
-    let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
-    // SAFETY: `dev` and `importer_ops` are as `NewAttachment::new` needs (the caller's
-    // guarantee).
-    let new = unsafe { NewAttachment::new(buf, dev, importer_ops, importer_priv) }?;
+/// The exporter's error; `new` is then freed.
+pub(crate) fn attach(new: NewAttachment<'_>) -> Result<NonNull<bindings::dma_buf_attachment>> {
+    let buf = new.buffer();
+    let ops = ExporterOps::of(buf, &CORE).ok_or(EINVAL)?;
     // A refused attachment is freed with `new`.
-    ops.attach(&new.as_exported())?;
-    let dynamic = new.as_exported().is_dynamic();
+    ops.attach(&new)?;
+    let (dynamic, dev) = {
+        let exported = new.as_exported();
+        (exported.is_dynamic(), exported.device_raw())
+    };
     // The caller does not hold the lock (the entry point refused it otherwise).
     let raw = new.link(&mut Unlocked::new());
-    trace!(dma_buf_dynamic_attach(
-        buf,
-        raw.as_ptr(),
-        dynamic,
-        dev.as_ptr()
-    ));
+    trace!(dma_buf_dynamic_attach(buf, raw.as_ptr(), dynamic, dev));
     Ok(raw)
 }
 
 /// Detaches `attach` from its buffer and frees it (`dma_buf_detach()`).
 ///
-/// Unlocked: the lock is taken to take the attachment off the buffer's list, then the
-/// exporter's `detach` runs without it. If `lock_held`, the caller holds the lock against the
-/// convention (where the C core deadlocks): the attachment leaves the list under the caller's
-/// lock at once, so that no invalidation or `bufinfo` reaches it once this returns, and the
-/// exporter's `detach`, which may take the lock (DRM's unpins under it), runs from a worker,
-/// which frees the attachment after it; the worker holds references to the buffer and the
-/// device until then.
-///
-/// # Safety
-///
-/// `attach` was returned by [`attach`] and is not used after this call; if `lock_held`, the
-/// current task holds the buffer's reservation lock.
-pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>, lock_held: bool) {
-    let buf = attach.buffer();
-    if !lock_held {
-        unlink(&attach, &buf.resv().lock(&mut Unlocked::new()));
-        // SAFETY: Off the list; the caller gives the attachment up.
-        unsafe { finish_detach(attach) };
-        return;
-    }
-    // SAFETY: The current task holds the lock (the caller's guarantee) for the call.
-    unsafe { buf.resv().with_held(|held| unlink(&attach, held)) };
-    // An attachment's address is never null (its invariant).
-    let Some(raw) = NonNull::new(attach.as_raw()) else {
+/// Unlocked (`held` is `None`): the lock is taken to take the attachment off the buffer's
+/// list, then the exporter's `detach` runs without it. With `held`, the caller holds the lock
+/// against the convention (where the C core deadlocks): the attachment leaves the list under
+/// the caller's lock at once, so that no invalidation or `bufinfo` reaches it once this
+/// returns, and the exporter's `detach`, which may take the lock (DRM's unpins under it), runs
+/// from a worker, which frees the attachment after it; the worker holds references to the
+/// buffer and the device until then.
+pub(crate) fn detach(attach: LinkedAttachment<'_>, held: Option<&ResvGuard<'_>>) {
+    let Some(held) = held else {
+        let buf = attach.buffer();
+        // The guard goes at the end of the statement: the exporter's `detach` runs unlocked.
+        let unlinked = unlink(attach, &buf.resv().lock(&mut Unlocked::new()));
+        if let Some(unlinked) = unlinked {
+            finish_detach(unlinked);
+        }
         return;
     };
-    let (buf, dev): (ARef<DmaBuf>, ARef<Device>) = (buf.into(), attach.device().into());
+    let Some(unlinked) = unlink(attach, held) else {
+        return;
+    };
+    let dev: ARef<Device> = unlinked.as_exported().device().into();
     let deferred = KBox::pin_init(
         pin_init!(DeferredDetach {
             work <- new_work!("dma_buf_detach (deferred)"),
-            raw,
-            _buf: buf,
+            attach: None,
             _dev: dev,
         }),
         GFP_KERNEL,
     );
     match deferred {
-        // A work item in a `KBox` is queued once: nothing to tell the caller.
-        Ok(deferred) => workqueue::system().enqueue(deferred),
+        Ok(mut deferred) => {
+            *deferred.as_mut().project().attach = Some(unlinked.into_owned());
+            // A work item in a `KBox` is queued once: nothing to tell the caller.
+            workqueue::system().enqueue(deferred);
+        }
         // Without memory for the work item, as the C core would: the exporter's `detach` may
         // then deadlock on the caller's lock; the attachment is off the list either way.
-        // SAFETY: Off the list; the caller gives the attachment up.
-        Err(_) => unsafe { finish_detach(attach) },
+        Err(_) => finish_detach(unlinked),
     }
 }
 
@@ -111,14 +96,9 @@ pub(crate) unsafe fn detach(attach: ExportedAttachment<'_>, lock_held: bool) {
 struct DeferredDetach {
     #[pin]
     work: Work<DeferredDetach>,
-    raw: NonNull<bindings::dma_buf_attachment>,
-    _buf: ARef<DmaBuf>,
+    attach: Option<OwnedUnlinkedAttachment>,
     _dev: ARef<Device>,
 }
-
-// SAFETY: The attachment is no one else's any more: its importer gave it up and it is off its
-// buffer's list; the buffer and the device may be referenced from any task.
-unsafe impl Send for DeferredDetach {}
 
 impl_has_work! {
     impl HasWork<Self> for DeferredDetach { self.work }
@@ -127,44 +107,37 @@ impl_has_work! {
 impl WorkItem for DeferredDetach {
     type Pointer = Pin<KBox<Self>>;
 
-    fn run(this: Pin<KBox<Self>>) {
-        // SAFETY: The attachment is off its list and given up by its importer; `this` keeps
-        // its buffer and device alive until after this.
-        unsafe { finish_detach(ExportedAttachment::from_raw(this.raw)) };
+    fn run(mut this: Pin<KBox<Self>>) {
+        if let Some(attach) = this.as_mut().project().attach.take() {
+            attach.with(finish_detach);
+        }
         drop(this);
     }
 }
 
 /// Takes `attach` off its buffer's list of attachments, under `held`, the lock of its buffer.
-fn unlink(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
+fn unlink<'a>(
+    attach: LinkedAttachment<'a>,
+    held: &ResvGuard<'_>,
+) -> Option<UnlinkedAttachment<'a>> {
     // The callers pass the guard of the attachment's buffer.
-    kernel::warn_on!(core_attachment::unlink(attach, held, &crate::abi::CORE).is_err());
+    let unlinked = attach.unlink(held);
+    kernel::warn_on!(unlinked.is_err());
+    unlinked.ok()
 }
 
 /// The rest of a detach once `attach` is off its buffer's list: the exporter's `detach`,
 /// without the lock, then the attachment is freed.
-///
-/// # Safety
-///
-/// `attach` was returned by [`attach`], is off its buffer's list and is not used after this
-/// call.
-unsafe fn finish_detach(attach: ExportedAttachment<'_>) {
+fn finish_detach(attach: UnlinkedAttachment<'_>) {
     let buf = attach.buffer();
-    if let Some(ops) = ExporterOps::of(buf) {
-        ops.detach(&attach);
-    }
+    let exported = attach.as_exported();
+    ExporterOps::of_attached(&exported, &CORE).detach(&exported);
     trace!(dma_buf_detach(
         buf,
-        attach.as_raw(),
-        attach.is_dynamic(),
-        attach.device_raw()
+        exported.as_raw(),
+        exported.is_dynamic(),
+        exported.device_raw()
     ));
-    // An attachment's address is never null (its invariant).
-    if let Some(raw) = NonNull::new(attach.as_raw()) {
-        // SAFETY: `attach` came from `NewAttachment` in `attach()`; it is off the list and the
-        // caller does not use it again.
-        unsafe { core_attachment::free(raw) };
-    }
 }
 
 /// Pins the buffer for `attach` (`dma_buf_pin()`), locked: 0, or the exporter's nonzero
@@ -173,14 +146,14 @@ unsafe fn finish_detach(attach: ExportedAttachment<'_>) {
 pub(crate) fn pin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) -> c_int {
     // As the C core: only dynamic importers pin; warn, but let the exporter decide.
     kernel::warn_on!(!attach.is_dynamic());
-    ExporterOps::of_attached(attach).pin(attach, held)
+    ExporterOps::of_attached(attach, &CORE).pin(attach, held)
 }
 
 /// Releases a pin of `attach` (`dma_buf_unpin()`), locked.
 #[inline]
 pub(crate) fn unpin(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>) {
     kernel::warn_on!(!attach.is_dynamic());
-    ExporterOps::of_attached(attach).unpin(attach, held);
+    ExporterOps::of_attached(attach, &CORE).unpin(attach, held);
 }
 
 /// Tells every importer of `buf` that wants to know that its mappings are invalid
@@ -195,6 +168,6 @@ pub(crate) fn invalidate_mappings(buf: &DmaBuf, held: &ResvGuard<'_>) {
         return;
     };
     for attach in attachments {
-        ops::invalidate(&attach, held);
+        core_ops::invalidate(&attach, held, &CORE);
     }
 }

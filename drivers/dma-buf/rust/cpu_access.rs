@@ -2,13 +2,17 @@
 
 //! CPU access to a buffer: begin and end from the kernel, mappings to userspace.
 
-use crate::{
-    ops::{errno, to_error, Direction, ExporterOps, Ret},
-    trace::trace,
-};
+use crate::{abi::CORE, trace::trace};
 use kernel::{
-    bindings, dma::DataDirection, dma_buf::DmaBuf, dma_resv::Usage, mm::virt::VmaNew,
-    page::PAGE_SHIFT, prelude::*,
+    dma::DataDirection,
+    dma_buf::{
+        core_ops::{errno, to_error, Direction, ExporterOps, Ret},
+        DmaBuf,
+    },
+    dma_resv::Usage,
+    mm::virt::VmaNew,
+    page::PAGE_SHIFT,
+    prelude::*,
 };
 
 /// Prepares the buffer for CPU access in `dir` (`dma_buf_begin_cpu_access()`), unlocked: the
@@ -26,7 +30,7 @@ pub(crate) fn begin(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
     if !lock_held {
         buf.resv().might_lock();
     }
-    ExporterOps::of(buf)
+    ExporterOps::of(buf, &CORE)
         .ok_or(errno(EINVAL))?
         .begin_cpu_access(dir)?;
     // The exporter may have waited already; waiting again for signaled fences is cheap.
@@ -41,19 +45,7 @@ pub(crate) fn begin(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
 ///
 /// As in the C core, only a negative result of the wait is an error.
 pub(crate) fn wait_fences(buf: &DmaBuf, usage: Usage) -> Result {
-    // SAFETY: The buffer's reservation object is initialised; waiting needs no lock.
-    let ret = unsafe {
-        bindings::dma_resv_wait_timeout(
-            buf.resv().as_raw(),
-            usage.into(),
-            true,
-            kernel::task::MAX_SCHEDULE_TIMEOUT.unsigned_abs(),
-        )
-    };
-    if ret < 0 {
-        return Err(i32::try_from(ret).map_or(EINVAL, Error::from_errno));
-    }
-    Ok(())
+    buf.resv().wait(usage, true)
 }
 
 /// Ends CPU access in `dir` (`dma_buf_end_cpu_access()`), unlocked; `lock_held` as for
@@ -66,7 +58,7 @@ pub(crate) fn end(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
     if !lock_held {
         buf.resv().might_lock();
     }
-    ExporterOps::of(buf)
+    ExporterOps::of(buf, &CORE)
         .ok_or(errno(EINVAL))?
         .end_cpu_access(dir)
 }
@@ -79,7 +71,7 @@ pub(crate) fn end(buf: &DmaBuf, dir: Direction, lock_held: bool) -> Ret {
 /// `EINVAL` if the exporter cannot map to userspace or the range runs past the buffer,
 /// `EOVERFLOW` if its end overflows, or the exporter's nonzero result as it is.
 pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Ret {
-    let ops = ExporterOps::of(buf).ok_or(errno(EINVAL))?;
+    let ops = ExporterOps::of(buf, &CORE).ok_or(errno(EINVAL))?;
     if !ops.can_mmap() {
         return Err(errno(EINVAL));
     }
@@ -87,13 +79,7 @@ pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Ret {
     if end > buf.size() >> PAGE_SHIFT {
         return Err(errno(EINVAL));
     }
-    // SAFETY: The mapping is being set up (`VmaNew`), so its file and page offset may be
-    // changed; `vma_set_file()` takes a reference to the buffer's file for it and drops the
-    // one to the importer's.
-    unsafe {
-        bindings::vma_set_file(vma.as_ptr(), (*buf.as_raw()).file);
-        (*vma.as_ptr()).vm_pgoff = pgoff;
-    }
+    buf.redirect_mapping(vma, pgoff, &CORE);
     trace!(dma_buf_mmap(buf));
     ops.mmap(vma)
 }
@@ -106,12 +92,11 @@ pub(crate) fn mmap(buf: &DmaBuf, vma: &VmaNew, pgoff: usize) -> Ret {
 /// `EINVAL` if the exporter cannot map to userspace or the range runs past the buffer, or the
 /// exporter's error.
 pub(crate) fn mmap_file(buf: &DmaBuf, vma: &VmaNew) -> Result {
-    let ops = ExporterOps::of(buf).ok_or(EINVAL)?;
+    let ops = ExporterOps::of(buf, &CORE).ok_or(EINVAL)?;
     if !ops.can_mmap() {
         return Err(EINVAL);
     }
-    // SAFETY: The mapping is being set up by the current task, which holds its mm's lock.
-    let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+    let pgoff = vma.pgoff();
     // `mmap()` has refused offsets whose end overflows already.
     let end = pgoff.checked_add(pages(vma)).ok_or(EINVAL)?;
     if end > buf.size() >> PAGE_SHIFT {

@@ -2,10 +2,10 @@
 
 //! The ioctls of a dma-buf file (`include/uapi/linux/dma-buf.h`).
 
-use crate::{cpu_access, ops::to_error};
+use crate::cpu_access;
 use kernel::{
     dma::DataDirection,
-    dma_buf::DmaBuf,
+    dma_buf::{core_ops::to_error, DmaBuf},
     ioctl::_IOW,
     prelude::*,
     uaccess::{UserPtr, UserSlice},

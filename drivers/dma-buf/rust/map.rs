@@ -2,18 +2,18 @@
 
 //! Device mappings of an attachment: map and unmap, locked and unlocked.
 
-use crate::{
-    cpu_access,
-    ops::{to_error, Direction, ExporterOps},
-    sg_debug,
-};
+use crate::{abi::CORE, cpu_access, sg_debug};
 use core::{num::NonZero, ptr::NonNull};
 use kernel::{
     bindings,
-    dma_buf::ExportedAttachment,
+    dma_buf::{
+        core_ops::{to_error, Direction, ExporterOps},
+        ExportedAttachment,
+    },
     dma_resv::{ResvGuard, Usage},
     ffi::c_int,
     prelude::*,
+    scatterlist::SGTable,
 };
 
 /// Returns whether the buffer of `attach` is pinned while it is mapped: for static importers
@@ -36,7 +36,7 @@ pub(crate) fn map(
     dir: Direction,
     held: &ResvGuard<'_>,
 ) -> Result<NonNull<bindings::sg_table>> {
-    let ops = ExporterOps::of_attached(attach);
+    let ops = ExporterOps::of_attached(attach, &CORE);
     if pin_on_map(&ops, attach) {
         if let Some(e) = NonZero::new(ops.pin(attach, held)) {
             return Err(pin_failed(e));
@@ -57,8 +57,8 @@ pub(crate) fn map(
     // SAFETY: `table` was just mapped by the exporter.
     match ready.and_then(|()| unsafe { sg_debug::wrap(table) }) {
         Ok(wrapped) => {
-            // SAFETY: `wrapped` has the DMA entries of the mapped table.
-            unsafe { sg_debug::check_alignment(wrapped) };
+            // SAFETY: `wrapped` is the mapped table, which nobody changes while it is mapped.
+            sg_debug::check_alignment(unsafe { SGTable::from_raw(wrapped.as_ptr()) });
             Ok(wrapped)
         }
         // SAFETY: `table` is the exporter's table for `attach` in `dir`, not given out.
@@ -83,7 +83,7 @@ fn pin_failed(e: NonZero<c_int>) -> Error {
 /// fast path.
 #[cold]
 fn map_failed(attach: ExportedAttachment<'_>, held: &ResvGuard<'_>, e: Error) -> Error {
-    let ops = ExporterOps::of_attached(&attach);
+    let ops = ExporterOps::of_attached(&attach, &CORE);
     if pin_on_map(&ops, &attach) {
         ops.unpin(&attach, held);
     }
@@ -104,7 +104,7 @@ unsafe fn unmap_failed(
     e: Error,
 ) -> Error {
     // SAFETY: The caller's guarantee.
-    unsafe { ExporterOps::of_attached(&attach).unmap(&attach, table, dir, held) };
+    unsafe { ExporterOps::of_attached(&attach, &CORE).unmap(&attach, table, dir, held) };
     map_failed(attach, held, e)
 }
 
@@ -120,7 +120,7 @@ pub(crate) unsafe fn unmap(
     dir: Direction,
     held: &ResvGuard<'_>,
 ) {
-    let ops = ExporterOps::of_attached(attach);
+    let ops = ExporterOps::of_attached(attach, &CORE);
     // SAFETY: The caller gives back a table of `map`, which came from `sg_debug::wrap`.
     let table = unsafe { sg_debug::unwrap(table) };
     // SAFETY: `table` is the exporter's table of the mapping the caller gives back.

@@ -8,7 +8,7 @@
 //! goes back to the exporter on unmap. Without it the table is passed through.
 
 use core::ptr::NonNull;
-use kernel::{bindings, error::to_result, prelude::*};
+use kernel::{bindings, error::to_result, prelude::*, scatterlist::SGTable};
 
 /// The copy given to the importer, and the exporter's table.
 #[repr(C)]
@@ -36,8 +36,8 @@ pub(crate) unsafe fn wrap(
     let mut wrapper = KBox::new(
         Wrapper {
             original: table,
-            // SAFETY: All-zero is an empty `struct sg_table`.
-            copy: unsafe { core::mem::zeroed() },
+            // All-zero is an empty `struct sg_table`.
+            copy: pin_init::zeroed(),
         },
         GFP_KERNEL,
     )?;
@@ -92,32 +92,19 @@ pub(crate) unsafe fn unwrap(table: NonNull<bindings::sg_table>) -> NonNull<bindi
 
 /// With `CONFIG_DMA_API_DEBUG`, reports a mapping whose DMA segments are not page aligned,
 /// which importers may rely on.
-///
-/// # Safety
-///
-/// `table` is a mapped table with `nents` DMA entries.
-pub(crate) unsafe fn check_alignment(table: NonNull<bindings::sg_table>) {
+pub(crate) fn check_alignment(table: &SGTable) {
     if !cfg!(CONFIG_DMA_API_DEBUG) {
         return;
     }
     let page_mask = u64::try_from(kernel::page::PAGE_SIZE - 1).unwrap_or(u64::MAX);
-    // SAFETY: `table` is a mapped table with `nents` DMA entries (the caller's guarantee).
-    unsafe {
-        let mut sg = (*table.as_ptr()).sgl;
-        for _ in 0..(*table.as_ptr()).nents {
-            let addr = (*sg).dma_address;
-            #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
-            let len = (*sg).dma_length;
-            #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
-            let len = (*sg).length;
-            // `dma_addr_t` is 32 bits on some configurations, 64 on this one.
-            #[allow(clippy::useless_conversion)]
-            let misaligned = (u64::from(addr) | u64::from(len)) & page_mask != 0;
-            if misaligned {
-                pr_debug!("addr {:#x} or len {:#x} is not page aligned!\n", addr, len);
-                break;
-            }
-            sg = bindings::sg_next(sg);
+    for sg in table.iter() {
+        let (addr, len) = (sg.dma_address(), sg.dma_len());
+        // `dma_addr_t` and `resource_size_t` are 32 bits on some configurations, 64 on this one.
+        #[allow(clippy::useless_conversion)]
+        let misaligned = (u64::from(addr) | u64::from(len)) & page_mask != 0;
+        if misaligned {
+            pr_debug!("addr {:#x} or len {:#x} is not page aligned!\n", addr, len);
+            break;
         }
     }
 }

@@ -8,10 +8,8 @@ use kernel::{
     dma_buf::DmaBuf,
     dma_fence::Fence,
     dma_resv::{Unlocked, Usage},
-    error::to_result,
-    fs::{file::FileDescriptorReservation, File},
+    fs::file::FileDescriptorReservation,
     prelude::*,
-    sync::aref::ARef,
     transmute::{AsBytes, FromBytes},
     uaccess::{UserPtr, UserSlice},
     uapi,
@@ -54,31 +52,7 @@ pub(crate) fn export(buf: &DmaBuf, user: UserPtr) -> Result {
 
     let reservation = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
     let usage = Usage::for_access(arg.0.flags & uapi::DMA_BUF_SYNC_WRITE != 0);
-    let mut fence = core::ptr::null_mut();
-    // SAFETY: The buffer's reservation object is initialised; the unlocked
-    // `dma_resv_get_singleton()` stores a new reference or null in `fence`.
-    to_result(unsafe {
-        bindings::dma_resv_get_singleton(buf.resv().as_raw(), usage.into(), &mut fence)
-    })?;
-    let fence = match core::ptr::NonNull::new(fence) {
-        // SAFETY: The new reference stored above, which the `ARef` takes over.
-        Some(fence) => unsafe { ARef::from_raw(fence.cast::<Fence>()) },
-        None => Fence::stub(),
-    };
-
-    // SAFETY: `fence` is referenced; the sync_file takes a reference of its own.
-    let sync_file = unsafe { bindings::sync_file_create(fence.as_raw()) };
-    drop(fence);
-    if sync_file.is_null() {
-        return Err(ENOMEM);
-    }
-    // SAFETY: A new sync_file's file holds its only reference, which the `ARef` takes over; the
-    // file is new, so no `fdget_pos()` is in use on it.
-    let file: ARef<File> = unsafe {
-        ARef::from_raw(core::ptr::NonNull::from(File::from_raw_file(
-            (*sync_file).file,
-        )))
-    };
+    let file = buf.resv().to_sync_file(usage)?;
 
     arg.0.fd = i32::try_from(reservation.reserved_fd()).map_err(|_| EMFILE)?;
     // On failure, dropping `file` releases the sync_file and `reservation` frees the fd.
@@ -101,12 +75,7 @@ pub(crate) fn import(buf: &DmaBuf, user: UserPtr) -> Result {
             .read()?;
     check_flags(arg.0.flags)?;
 
-    // SAFETY: `sync_file_get_fence()` accepts any fd; it returns a new reference to the
-    // sync_file's fence, or null.
-    let fence = core::ptr::NonNull::new(unsafe { bindings::sync_file_get_fence(arg.0.fd) })
-        .ok_or(EINVAL)?;
-    // SAFETY: The new reference, which the `ARef` takes over.
-    let fence: ARef<Fence> = unsafe { ARef::from_raw(fence.cast()) };
+    let fence = Fence::from_sync_file(arg.0.fd)?;
     let usage = if arg.0.flags & uapi::DMA_BUF_SYNC_WRITE != 0 {
         Usage::Write
     } else {

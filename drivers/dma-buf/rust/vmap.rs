@@ -6,11 +6,14 @@
 //! `vmapping_counter`, both protected by the reservation lock: the first `vmap` asks the
 //! exporter, the others get the same address, and the last `vunmap` gives it back.
 
-use crate::ops::{errno, ExporterOps, Ret};
+use crate::abi::CORE;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
-    dma_buf::{DmaBuf, IosysMap},
+    dma_buf::{
+        core_ops::{errno, ExporterOps, Ret},
+        DmaBuf, IosysMap,
+    },
     dma_resv::ResvGuard,
     prelude::*,
 };
@@ -32,11 +35,11 @@ pub(crate) unsafe fn vmap(
     out: NonNull<bindings::iosys_map>,
     held: &ResvGuard<'_>,
 ) -> Ret {
-    let ops = ExporterOps::of(buf).ok_or(errno(EINVAL))?;
+    let ops = ExporterOps::of(buf, &CORE).ok_or(errno(EINVAL))?;
     if !ops.can_vmap() {
         return Err(errno(EINVAL));
     }
-    let mut shared = buf.vmap_state(held, &crate::abi::CORE).map_err(errno)?;
+    let mut shared = buf.vmap_state(held, &CORE).map_err(errno)?;
     let count = shared.count();
     if count > 0 {
         // A mapping in use is never null; the C core stops the kernel if it is.
@@ -62,8 +65,8 @@ pub(crate) unsafe fn vmap(
 /// As [`vmap`].
 #[inline(never)]
 unsafe fn first_vmap(buf: &DmaBuf, out: NonNull<bindings::iosys_map>, held: &ResvGuard<'_>) -> Ret {
-    let ops = ExporterOps::of(buf).ok_or(errno(EINVAL))?;
-    let mut shared = buf.vmap_state(held, &crate::abi::CORE).map_err(errno)?;
+    let ops = ExporterOps::of(buf, &CORE).ok_or(errno(EINVAL))?;
+    let mut shared = buf.vmap_state(held, &CORE).map_err(errno)?;
     if kernel::warn_on!(!shared.map().is_null()) {
         return Err(errno(EINVAL));
     }
@@ -96,7 +99,7 @@ pub(crate) unsafe fn vunmap(
     map: NonNull<bindings::iosys_map>,
     held: &ResvGuard<'_>,
 ) -> Result {
-    let mut shared = buf.vmap_state(held, &crate::abi::CORE)?;
+    let mut shared = buf.vmap_state(held, &CORE)?;
     let count = shared.count();
     // SAFETY: `map` is valid for reads (the caller's guarantee); it is copied, not borrowed.
     let given = IosysMap::from_raw(unsafe { map.read() });
@@ -105,7 +108,7 @@ pub(crate) unsafe fn vunmap(
     }
     shared.set_count(count - 1);
     if count == 1 {
-        if let Some(ops) = ExporterOps::of(buf) {
+        if let Some(ops) = ExporterOps::of(buf, &CORE) {
             // SAFETY: `map` is valid for reads and writes (the caller's guarantee).
             unsafe { ops.vunmap(map, held) };
         }

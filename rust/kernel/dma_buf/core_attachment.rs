@@ -11,14 +11,17 @@
 //! its objects are the struct's 64 bytes, and the slab allocator may merge it with
 //! `kmalloc-64`.
 
-use super::{core_token::CoreToken, DmaBuf, ExportedAttachment};
+use super::{DmaBuf, ExportedAttachment};
 use crate::{
     bindings,
     dma_resv::{ResvGuard, Unlocked},
     ffi::c_void,
     prelude::*,
+    sync::aref::ARef,
 };
 use core::{
+    marker::PhantomData,
+    mem::ManuallyDrop,
     ptr::NonNull,
     sync::atomic::{AtomicPtr, Ordering},
 };
@@ -113,17 +116,24 @@ impl<'a> NewAttachment<'a> {
     }
 
     /// Returns the attachment as its exporter sees it.
+    #[inline]
     pub fn as_exported(&self) -> ExportedAttachment<'_> {
         // SAFETY: The attachment is valid while `self` is borrowed (type invariant).
         unsafe { ExportedAttachment::from_raw(self.raw) }
     }
 
+    /// Returns the buffer the attachment is of.
+    #[inline]
+    pub fn buffer(&self) -> &'a DmaBuf {
+        self.buf
+    }
+
     /// Puts the attachment on its buffer's list, under the buffer's lock, which it takes
-    /// (`unlocked`), and hands it over to the importer: [`free`] frees it once [`unlink`] took
-    /// it off the list.
+    /// (`unlocked`), and hands it over to the importer, which gives it back to detach it
+    /// ([`LinkedAttachment::from_raw`]).
     pub fn link(self, unlocked: &mut Unlocked) -> NonNull<bindings::dma_buf_attachment> {
         let buf = self.buf;
-        let raw = core::mem::ManuallyDrop::new(self).raw;
+        let raw = ManuallyDrop::new(self).raw;
         let _held = buf.resv().lock(unlocked);
         // SAFETY: The buffer's list is initialised at export and protected by its lock, held
         // (`_held`); the attachment's node is empty (type invariant).
@@ -144,31 +154,168 @@ impl Drop for NewAttachment<'_> {
     }
 }
 
-/// Takes `attach` off its buffer's list of attachments, under `held`, for the core (`core`),
-/// which does so once per attachment, at its detach.
-///
-/// # Errors
-///
-/// `EINVAL` if `held` is not the guard of the buffer's reservation object.
-pub fn unlink(attach: &ExportedAttachment<'_>, held: &ResvGuard<'_>, _core: &CoreToken) -> Result {
-    if !held.is_of(attach.buffer().resv()) {
-        return Err(EINVAL);
-    }
-    // SAFETY: With this core, every attachment is made by `NewAttachment` and linked by
-    // `link`; the core unlinks it once (`CoreToken`), so its node is on its buffer's list,
-    // which the lock protects (`held`, checked above).
-    unsafe { bindings::list_del(&raw mut (*attach.as_raw()).node) };
-    Ok(())
+/// The states of an attachment that the core took back from its importer
+/// ([`TakenAttachment`]).
+pub trait TakenState: private::Sealed {
+    /// Whether dropping the attachment in this state frees it.
+    const FREE_ON_DROP: bool;
 }
 
-/// Frees an attachment that [`NewAttachment::link`] returned, once [`unlink`] took it off its
-/// list.
+/// On its buffer's list: dropped, it stays there (the core unlinks it first).
+pub enum Linked {}
+
+/// Taken off its buffer's list: dropped, it is freed.
+pub enum Unlinked {}
+
+impl TakenState for Linked {
+    const FREE_ON_DROP: bool = false;
+}
+
+impl TakenState for Unlinked {
+    const FREE_ON_DROP: bool = true;
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for super::Linked {}
+    impl Sealed for super::Unlinked {}
+}
+
+/// An attachment that its importer gave back to be detached, on its buffer's list or taken off
+/// it (`S`).
+///
+/// # Invariants
+///
+/// `raw` was returned by [`NewAttachment::link`] and is owned by `self`; it is on its
+/// buffer's list if `S` is [`Linked`], and on no list if it is [`Unlinked`]; its buffer is
+/// referenced for `'a`.
+#[must_use = "a linked attachment is unlinked, and an unlinked one detached, before it goes"]
+pub struct TakenAttachment<'a, S: TakenState> {
+    raw: NonNull<bindings::dma_buf_attachment>,
+    _p: PhantomData<(&'a DmaBuf, S)>,
+}
+
+/// An attachment on its buffer's list that its importer gave back, to be detached.
+pub type LinkedAttachment<'a> = TakenAttachment<'a, Linked>;
+
+/// An attachment taken off its buffer's list, freed when dropped: its exporter's `detach` is
+/// called before, by the core.
+pub type UnlinkedAttachment<'a> = TakenAttachment<'a, Unlinked>;
+
+// SAFETY: The attachment is owned by `self`, on no list, so no other task reaches it; its
+// buffer may be used from any task.
+unsafe impl Send for UnlinkedAttachment<'_> {}
+
+impl<'a, S: TakenState> TakenAttachment<'a, S> {
+    /// Returns the attachment as its exporter sees it.
+    #[inline]
+    pub fn as_exported(&self) -> ExportedAttachment<'_> {
+        // SAFETY: The attachment is valid while `self` is borrowed (type invariant).
+        unsafe { ExportedAttachment::from_raw(self.raw) }
+    }
+
+    /// Returns the buffer the attachment is of, which outlives it.
+    #[inline]
+    pub fn buffer(&self) -> &'a DmaBuf {
+        // SAFETY: An attachment's buffer is set at attach; it is referenced for `'a` (type
+        // invariant).
+        unsafe { DmaBuf::from_raw((*self.raw.as_ptr()).dmabuf) }
+    }
+
+    /// Returns the attachment in state `T` with a buffer referenced for `'b`, which the caller
+    /// made true.
+    #[inline]
+    fn into_state<'b, T: TakenState>(self) -> TakenAttachment<'b, T> {
+        TakenAttachment {
+            raw: ManuallyDrop::new(self).raw,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<'a> LinkedAttachment<'a> {
+    /// Takes back an attachment from its importer (`dma_buf_detach()`).
+    ///
+    /// # Safety
+    ///
+    /// `raw` was returned by [`NewAttachment::link`] and not taken back since; the importer
+    /// gives it up (does not use it after this call), and its buffer is referenced for `'a`.
+    #[inline]
+    pub unsafe fn from_raw(raw: NonNull<bindings::dma_buf_attachment>) -> Self {
+        // INVARIANT: Linked, given up and with a referenced buffer (the caller's guarantee).
+        Self {
+            raw,
+            _p: PhantomData,
+        }
+    }
+
+    /// Takes the attachment off its buffer's list, under `held`, the guard of the buffer's
+    /// lock, which protects the list.
+    ///
+    /// # Errors
+    ///
+    /// The attachment itself, still linked, if `held` is not the guard of its buffer's lock.
+    #[inline]
+    pub fn unlink(self, held: &ResvGuard<'_>) -> Result<UnlinkedAttachment<'a>, Self> {
+        if !held.is_of(self.buffer().resv()) {
+            return Err(self);
+        }
+        // SAFETY: The attachment is on its buffer's list (type invariant), which the lock
+        // protects (`held`, checked above).
+        unsafe { bindings::list_del(&raw mut (*self.raw.as_ptr()).node) };
+        // INVARIANT: Off the list now, with the same buffer.
+        Ok(self.into_state())
+    }
+}
+
+impl UnlinkedAttachment<'_> {
+    /// Returns the attachment with a reference to its buffer, so that it can outlive the
+    /// borrow of the buffer (a detach finished from a worker).
+    pub fn into_owned(self) -> OwnedUnlinkedAttachment {
+        let buf = ARef::from(self.buffer());
+        // INVARIANT: The buffer is referenced by `buf`, which `OwnedUnlinkedAttachment` drops
+        // after the attachment.
+        OwnedUnlinkedAttachment {
+            attach: self.into_state(),
+            _buf: buf,
+        }
+    }
+}
+
+impl<S: TakenState> Drop for TakenAttachment<'_, S> {
+    fn drop(&mut self) {
+        if S::FREE_ON_DROP {
+            // SAFETY: The attachment is owned by `self` and, unlinked, on no list (type
+            // invariant).
+            unsafe { free(self.raw) };
+        }
+    }
+}
+
+/// An attachment taken off its buffer's list with a reference to its buffer
+/// ([`UnlinkedAttachment::into_owned`]).
+pub struct OwnedUnlinkedAttachment {
+    // Dropped before the buffer's reference, which keeps the buffer alive for it.
+    attach: UnlinkedAttachment<'static>,
+    _buf: ARef<DmaBuf>,
+}
+
+impl OwnedUnlinkedAttachment {
+    /// Calls `f` with the attachment, and drops the reference to its buffer once `f` has
+    /// dropped the attachment.
+    pub fn with<R>(self, f: impl FnOnce(UnlinkedAttachment<'_>) -> R) -> R {
+        let Self { attach, _buf } = self;
+        f(attach)
+    }
+}
+
+/// Frees an attachment of a [`NewAttachment`], on no list.
 ///
 /// # Safety
 ///
-/// `attach` is the attachment of a [`NewAttachment`]: returned by [`NewAttachment::link`] and
-/// unlinked since, or never linked; it is not used after this call.
-pub unsafe fn free(attach: NonNull<bindings::dma_buf_attachment>) {
+/// `attach` was allocated by [`NewAttachment::new`], is on no list and is not used after this
+/// call.
+unsafe fn free(attach: NonNull<bindings::dma_buf_attachment>) {
     // SAFETY: `attach` is an object of the cache (the caller's guarantee), which `init` created
     // once, before it was allocated.
     unsafe { bindings::kmem_cache_free(CACHE.load(Ordering::Acquire), attach.as_ptr().cast()) };

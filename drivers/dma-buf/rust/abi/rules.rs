@@ -92,7 +92,7 @@ unsafe impl Sync for Entry {}
 macro_rules! entry {
     ($name:ident) => {
         // CAST: The entry point's address, only compared with return addresses.
-        $crate::rules::Entry::new(
+        $crate::abi::rules::Entry::new(
             kernel::c_str!(stringify!($name)),
             $name as *const kernel::ffi::c_void,
         )

@@ -3,7 +3,7 @@
 //! `/sys/kernel/debug/dma_buf/bufinfo`: every exported buffer, with its fences and the
 //! devices attached to it, in the C core's format.
 
-use crate::file::{print_c_str, FileOperations};
+use super::file::{print_c_str, FileOperations};
 use kernel::{
     bindings,
     dma_resv::Unlocked,

@@ -4,14 +4,23 @@
 //! dentry names the buffer (`/proc/<pid>/fd` shows `/dmabuf:<name>`) and releases it when it
 //! goes, after the file's last reference.
 
-use crate::{export, file::DMA_BUF_FOPS};
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use super::file::DMA_BUF_FOPS;
+use core::{
+    mem::ManuallyDrop,
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, AtomicU64, Ordering},
+};
 use kernel::{
     bindings,
-    dma_buf::DmaBuf,
+    dma_buf::{
+        buffer_list::BufferListGuard,
+        core_buffer::{self, NewBuffer},
+        DmaBuf,
+    },
     error::from_err_ptr,
     ffi::{c_char, c_int},
     prelude::*,
+    sync::aref::ARef,
     types::Opaque,
     uapi,
 };
@@ -82,49 +91,80 @@ unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
     0
 }
 
-/// Returns a new file for a buffer of `size` bytes, with the access mode and non-blocking
-/// flag of `flags`, without private data yet (`dma_buf_getfile()`).
+/// A new file of the filesystem, for a buffer that is not published yet; put if dropped.
 ///
-/// # Errors
+/// # Invariants
 ///
-/// `ENOMEM`, or another error of making the inode or the file.
-pub(crate) fn new_file(size: usize, flags: c_int) -> Result<*mut bindings::file> {
-    let mnt = MOUNT.load(Ordering::Acquire);
-    if mnt.is_null() {
-        // Before the initcall, or after it failed.
-        return Err(ENODEV);
-    }
-    // SAFETY: `mnt` is the filesystem's mount, which is never unmounted.
-    let inode = from_err_ptr(unsafe { bindings::alloc_anon_inode((*mnt).mnt_sb) })?;
-    let bytes = bindings::loff_t::try_from(size).map_err(|_| EINVAL);
-    let bytes = match bytes {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            // SAFETY: The new inode's only reference.
-            unsafe { bindings::iput(inode) };
-            return Err(e);
+/// `raw` is a new file of this filesystem with [`DMA_BUF_FOPS`] and no private data, whose only
+/// reference is owned by `self`.
+pub(crate) struct NewFile {
+    raw: NonNull<bindings::file>,
+}
+
+impl NewFile {
+    /// Returns a new file for a buffer of `size` bytes, with the access mode and non-blocking
+    /// flag of `flags` (`dma_buf_getfile()`).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, or another error of making the inode or the file.
+    pub(crate) fn new(size: usize, flags: c_int) -> Result<Self> {
+        let mnt = MOUNT.load(Ordering::Acquire);
+        if mnt.is_null() {
+            // Before the initcall, or after it failed.
+            return Err(ENODEV);
         }
-    };
-    let ino = LAST_INO.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-    // SAFETY: The inode is new and not shared yet.
-    unsafe {
-        (*inode).i_size = bytes;
-        bindings::inode_set_bytes(inode, bytes);
-        (*inode).i_ino = ino;
-    }
-    // CAST: Flags that fit in an `int`, as `open()` takes them.
-    let flags = flags & (bindings::O_ACCMODE | bindings::O_NONBLOCK) as c_int;
-    // SAFETY: `inode` is new and referenced; the name and the operations are static.
-    let file = unsafe {
-        bindings::alloc_file_pseudo(inode, mnt, c"dmabuf".as_char_ptr(), flags, &DMA_BUF_FOPS.0)
-    };
-    match from_err_ptr(file) {
-        Ok(file) => Ok(file),
-        Err(e) => {
-            // SAFETY: The file was not made, so the inode's reference is still ours.
-            unsafe { bindings::iput(inode) };
-            Err(e)
+        // SAFETY: `mnt` is the filesystem's mount, which is never unmounted.
+        let inode = from_err_ptr(unsafe { bindings::alloc_anon_inode((*mnt).mnt_sb) })?;
+        let bytes = bindings::loff_t::try_from(size).map_err(|_| EINVAL);
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                // SAFETY: The new inode's only reference.
+                unsafe { bindings::iput(inode) };
+                return Err(e);
+            }
+        };
+        let ino = LAST_INO.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        // SAFETY: The inode is new and not shared yet.
+        unsafe {
+            (*inode).i_size = bytes;
+            bindings::inode_set_bytes(inode, bytes);
+            (*inode).i_ino = ino;
         }
+        // CAST: Flags that fit in an `int`, as `open()` takes them.
+        let flags = flags & (bindings::O_ACCMODE | bindings::O_NONBLOCK) as c_int;
+        // SAFETY: `inode` is new and referenced; the name and the operations are static.
+        let file = unsafe {
+            bindings::alloc_file_pseudo(inode, mnt, c"dmabuf".as_char_ptr(), flags, &DMA_BUF_FOPS.0)
+        };
+        match from_err_ptr(file).and_then(|file| NonNull::new(file).ok_or(ENOMEM)) {
+            // INVARIANT: Made above with the operations, without private data.
+            Ok(raw) => Ok(Self { raw }),
+            Err(e) => {
+                // SAFETY: The file was not made, so the inode's reference is still ours.
+                unsafe { bindings::iput(inode) };
+                Err(e)
+            }
+        }
+    }
+
+    /// Publishes `buf` with this file, on the list of all buffers (`list`), and returns the
+    /// buffer's first reference, which is the file's.
+    pub(crate) fn publish(self, buf: NewBuffer, list: &mut BufferListGuard<'_>) -> ARef<DmaBuf> {
+        let raw = ManuallyDrop::new(self).raw;
+        // SAFETY: `raw` is a new file of the filesystem without private data, whose only
+        // reference is given up here (type invariant); its release (`file.rs`) takes the buffer
+        // off the list, and its dentry's release ([`release`]) releases the buffer.
+        unsafe { buf.publish(raw, list) }
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        // The file has no buffer: its release and its dentry's do nothing.
+        // SAFETY: The file's only reference (type invariant).
+        unsafe { bindings::fput(self.raw.as_ptr()) };
     }
 }
 
@@ -133,11 +173,10 @@ pub(crate) fn new_file(size: usize, flags: c_int) -> Result<*mut bindings::file>
 /// # Safety
 ///
 /// `dentry` is a dentry of this filesystem, live for the call.
-unsafe fn buffer(dentry: *mut bindings::dentry) -> Option<*mut bindings::dma_buf> {
+unsafe fn buffer(dentry: *mut bindings::dentry) -> Option<NonNull<bindings::dma_buf>> {
     // SAFETY: `dentry` is a live dentry of this filesystem (the caller's guarantee), whose
     // `d_fsdata` is set once, at export.
-    let buf = unsafe { (*dentry).d_fsdata }.cast::<bindings::dma_buf>();
-    (!buf.is_null()).then_some(buf)
+    NonNull::new(unsafe { (*dentry).d_fsdata }.cast::<bindings::dma_buf>())
 }
 
 /// Names the buffer's file `/<dentry name>:<buffer name>` (`d_dname`).
@@ -156,7 +195,7 @@ unsafe extern "C" fn dname(
     // SAFETY: The dentry is live for the call.
     if let Some(raw) = unsafe { self::buffer(dentry) } {
         // SAFETY: A dentry's buffer lives until the dentry's release.
-        let buf = unsafe { DmaBuf::from_raw(raw) };
+        let buf = unsafe { DmaBuf::from_raw(raw.as_ptr()) };
         buf.with_name(|name| {
             let bytes = name.map_or(&[][..], |name| name.to_bytes());
             if bytes.len() < copy.len() {
@@ -185,7 +224,8 @@ unsafe extern "C" fn dname(
 unsafe extern "C" fn release(dentry: *mut bindings::dentry) {
     // SAFETY: The dentry is live for the call.
     if let Some(buf) = unsafe { self::buffer(dentry) } {
-        // SAFETY: The file is gone, and with it every reference to the buffer.
-        unsafe { export::release(buf) };
+        // SAFETY: The buffer was published with its file (`NewFile::publish`), which is gone,
+        // and with it every reference to the buffer.
+        unsafe { core_buffer::release(buf) };
     }
 }

@@ -9,7 +9,7 @@
 use crate::{cpu_access, ioctl, poll};
 use kernel::{
     bindings,
-    dma_buf::DmaBuf,
+    dma_buf::{core_poll::PollEvents, DmaBuf},
     error::from_result,
     ffi::{c_int, c_long, c_uint, c_ulong},
     fs::file::LocalFile,
@@ -132,7 +132,7 @@ unsafe extern "C" fn llseek(
 unsafe extern "C" fn poll(
     file: *mut bindings::file,
     table: *mut bindings::poll_table,
-) -> poll::PollEvents {
+) -> PollEvents {
     // SAFETY: The VFS holds a reference to `file` for the call; a dma-buf file's private data is
     // its buffer (or null, which is refused).
     let dmabuf = unsafe { (*file).private_data }.cast::<bindings::dma_buf>();
@@ -142,8 +142,13 @@ unsafe extern "C" fn poll(
     }
     // SAFETY: The file's buffer, alive while the file is.
     let buf = unsafe { DmaBuf::from_raw(dmabuf) };
-    // SAFETY: `file` is the buffer's, referenced, and `table` the call's.
-    unsafe { poll::poll(buf, file, table) }
+    // SAFETY: `file` and `table` are the file and poll table of this `poll()` call; the wait
+    // queue is the buffer's, which outlives the file's registration on it.
+    unsafe { bindings::poll_wait(file, &raw mut (*dmabuf).poll, table) };
+    // `poll_requested_events()`: every event without a table.
+    // SAFETY: `table`, when not null, is valid for the call.
+    let requested = unsafe { table.as_ref() }.map_or(!0, |table| table._key);
+    poll::poll(buf, requested)
 }
 
 /// `unlocked_ioctl()`: see [`ioctl`](crate::ioctl).
