@@ -278,10 +278,13 @@ mod cases {
     }
 
     /// An importer that is an exporter too: its buffer's user mappings show `inner` from
-    /// page `shift` on, through `dma_buf_mmap()`, as DRM PRIME does for imported objects.
+    /// page `shift` on, through `dma_buf_mmap()`, as DRM PRIME does for imported objects. A
+    /// `locking` one breaks the rule: its `mmap` holds the inner buffer's lock and passes
+    /// `inner.mmap()` a capability made under it, which the inner buffer must refuse.
     struct Forwarder {
         inner: ARef<DmaBuf>,
         shift: usize,
+        locking: bool,
     }
 
     #[vtable]
@@ -296,34 +299,12 @@ mod cases {
         }
 
         fn mmap(&self, vma: &VmaNew, pgoff: usize, unlocked: &mut Unlocked) -> Result {
-            self.inner.mmap(
-                vma,
-                pgoff.checked_add(self.shift).ok_or(EOVERFLOW)?,
-                unlocked,
-            )
-        }
-    }
-
-    /// A forwarder that breaks the rule: its `mmap` holds the inner buffer's lock and passes
-    /// `inner.mmap()` a capability made under it, which the inner buffer must refuse.
-    struct LockingForwarder {
-        inner: ARef<DmaBuf>,
-    }
-
-    #[vtable]
-    impl Exporter for LockingForwarder {
-        fn map_dma_buf(
-            &self,
-            _attach: &ExportedAttachment<'_>,
-            _dir: DataDirection,
-            _held: &ResvGuard<'_>,
-        ) -> Result<KBox<SgTable>> {
-            Err(EOPNOTSUPP)
-        }
-
-        fn mmap(&self, vma: &VmaNew, pgoff: usize, unlocked: &mut Unlocked) -> Result {
-            let _guard = self.inner.resv().lock(unlocked);
-            self.inner.mmap(vma, pgoff, &Unlocked::new())
+            let pgoff = pgoff.checked_add(self.shift).ok_or(EOVERFLOW)?;
+            if self.locking {
+                let _guard = self.inner.resv().lock(unlocked);
+                return self.inner.mmap(vma, pgoff, &Unlocked::new());
+            }
+            self.inner.mmap(vma, pgoff, unlocked)
         }
     }
 
@@ -738,6 +719,7 @@ mod cases {
         let forwarder = Forwarder {
             inner: inner.clone(),
             shift: 1,
+            locking: false,
         };
         let outer = export(
             module(),
@@ -775,6 +757,7 @@ mod cases {
             Ok::<_, Error>(Forwarder {
                 inner: unmappable,
                 shift: 0,
+                locking: false,
             }),
             SIZE,
             bindings::O_RDWR,
@@ -1302,8 +1285,10 @@ mod cases {
         let outer = export(
             module(),
             c"rust-lockfwd",
-            Ok::<_, Error>(LockingForwarder {
+            Ok::<_, Error>(Forwarder {
                 inner: inner.clone(),
+                shift: 0,
+                locking: true,
             }),
             SIZE,
             bindings::O_RDWR,
