@@ -90,7 +90,7 @@ fn debug_check_attached(buf: &DmaBuf, attach: &ExportedAttachment<'_>) {
 /// lock of `buf`: the core passes each buffer's own guard (the entry points take it from the
 /// buffer), and a function of the core given another buffer's would break the convention.
 #[inline]
-pub fn debug_check_held(buf: &DmaBuf, held: &ResvGuard<'_>) {
+pub(super) fn debug_check_held(buf: &DmaBuf, held: &ResvGuard<'_>) {
     debug_assert!(
         held.is_of(buf.resv()),
         "dma-buf: a guard of another buffer's lock"

@@ -9,7 +9,7 @@
 //! buffer's file, so the buffer stays until the callback has run, wherever the fence signals:
 //! while it is armed, or after the last close.
 
-use super::{core_token::CoreToken, DmaBuf};
+use super::{core_ops::debug_check_held, core_token::CoreToken, DmaBuf};
 use crate::{
     bindings,
     dma_fence::Fence,
@@ -51,10 +51,7 @@ impl DmaBuf {
     ///
     /// Returns whether the direction is ready: its callback was idle and no fence is pending.
     pub fn arm_poll(&self, dir: PollDirection, held: &ResvGuard<'_>, _core: &CoreToken) -> bool {
-        debug_assert!(
-            held.is_of(self.resv()),
-            "dma-buf: a guard of another buffer's lock"
-        );
+        debug_check_held(self, held);
         let raw = self.as_raw();
         // SAFETY: The buffer is exported (type invariant); its callbacks and wait queue were
         // set up at export.
