@@ -9,7 +9,8 @@
 #                              distributions build (BENCH_BOOTS boots of each per mode of
 #                              BENCH_MODES, icount and wall; BENCH_ITERS per batch; the Rust
 #                              helpers inlined unless BENCH_INLINE_HELPERS=n), with a table in
-#                              out/bench/report.md
+#                              out/bench/report.md; each boot also checks the BPF buffer
+#                              iterator against bufinfo (the bench kernels have BTF)
 #   make kernel CORE=rust|c    build one kernel
 #   make builddir CORE=rust|c  print its build directory (for out-of-tree modules)
 #   make compile-fail CORE=..  check that the misuses in tests/compile-fail do not build

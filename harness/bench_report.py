@@ -8,9 +8,10 @@ the host's time, emulation included). Per operation and core: the median over th
 each boot's median batch, with the range across boots; the Rust/C ratio of the whole
 operation and of the operation minus its floor (the exporter callbacks called directly, or
 the empty loop where an operation has no floor of its own); geometric means. Writes
-report.md and chart.svg next to the runs and prints the table. Fails (exit 1) when a boot
-reported an error, an operation is missing from a boot, or the calibration is off by more
-than 1%.
+report.md and chart.svg next to the runs and prints the table, then the BPF buffer
+iterator's checks (bpf.txt, tests/bpf/) per core. Fails (exit 1) when a boot reported an
+error, an operation is missing from a boot, the calibration is off by more than 1%, or a
+boot's BPF iterator check failed or did not run.
 """
 
 import argparse
@@ -26,16 +27,18 @@ CALIBRATION = re.compile(r"dma_buf_bench: calibration: (\d+) instructions in (\d
 DONE = re.compile(r"dma_buf_bench: done: (-?\d+)")
 USER_EXIT = re.compile(r"dma_buf_bench: user exit status (\d+)")
 MEMORY = re.compile(r"dma_buf_bench: memory: (\w+): (\d+) bytes \((.*)\)")
+BPF_CHECK = re.compile(r"^(ok|not ok) \d+ - (.*)$")
+BPF_EXIT = re.compile(r"^dmabuf_bpf_iter: (.*)$")
 RUN_DIR = re.compile(r"^(c|rust)-(icount|wall)-(\d+)$")
 CORES = ("c", "rust")
 
 
 def load(bench):
     """{mode: {core: [ {op: value} per boot ]}}, calibrations, {core: {object: (bytes,
-    what)}}, problems."""
+    what)}}, {core: [ (passed, failed) per boot ]} of the BPF iterator check, problems."""
     runs = defaultdict(lambda: defaultdict(list))
     calibrations, problems = [], []
-    memory = defaultdict(dict)
+    memory, bpf = defaultdict(dict), defaultdict(list)
     for d in sorted(p for p in bench.iterdir() if p.is_dir()):
         m = RUN_DIR.match(d.name)
         if not m:
@@ -63,7 +66,17 @@ def load(bench):
             problems.append(f"{d.name}: the bench program "
                             + ("did not run" if user_exit is None else f"exited with {user_exit}"))
         runs[mode][core].append(figures)
-    return runs, calibrations, memory, problems
+        bpf_text = (d / "bpf.txt").read_text(errors="replace") if (d / "bpf.txt").exists() else ""
+        results = [m.group(1) for m in map(BPF_CHECK.match, bpf_text.splitlines()) if m]
+        ended = [m.group(1) for m in map(BPF_EXIT.match, bpf_text.splitlines()) if m]
+        for m in map(BPF_CHECK.match, bpf_text.splitlines()):
+            if m and m.group(1) == "not ok":
+                problems.append(f"{d.name}: BPF iterator: not ok: {m.group(2)}")
+        if ended != ["exit status 0"] or not results:
+            problems.append(f"{d.name}: BPF iterator check: "
+                            + (ended[-1] if ended else "did not run"))
+        bpf[core].append((results.count("ok"), results.count("not ok")))
+    return runs, calibrations, memory, bpf, problems
 
 
 def floor_of(op, ops):
@@ -127,7 +140,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bench", type=Path, help="out/bench")
     args = ap.parse_args()
-    runs, calibrations, memory, problems = load(args.bench)
+    runs, calibrations, memory, bpf, problems = load(args.bench)
     icount = runs.get("icount", {})
     if not all(icount.get(c) for c in CORES):
         problems.append("no icount boot of " + " and ".join(c for c in CORES if not icount.get(c)))
@@ -220,6 +233,13 @@ def main():
             problems.append(f"memory: a {obj} takes {rust[0]} bytes on Rust, {c[0]} on C")
     lines += ["", "Memory per object (slab bytes, ksize()):", "", *mem]
     report += ["Memory per object (slab bytes, ksize()):", "", *mem, ""]
+    it = ["The BPF buffer iterator (tests/bpf/: bpf_iter_dmabuf over dma_buf_iter_begin/next, "
+          "checked against bufinfo), checks passed per boot:", ""]
+    for core in CORES:
+        it.append(f"- {core}: " + (", ".join(f"{ok}/{ok + bad}" for ok, bad in bpf[core])
+                                    if bpf.get(core) else "no boot"))
+    lines += ["", *it]
+    report += [*it, ""]
     if calibrations:
         report.append("Calibration (2 instructions per round): " + ", ".join(
             f"{n}: {want} in {got} ns" for n, want, got in calibrations))

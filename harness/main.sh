@@ -112,6 +112,15 @@ bench)
 	run_logged "$LOGS/bench-user-build.log" in_root "$(host_cc)" -O2 -static -Wall -Wextra \
 		-Werror -isystem "$(kbuild_tree)/usr/include" \
 		-o "$(testmods_dir)/bench/dmabuf_bench_user" "$TOP/tests/bench/dmabuf_bench_user.c"
+	# The BPF buffer iterator and its check (tests/bpf/), which the bench boots run: the
+	# bench kernels are the ones with BTF.
+	mkdir -p "$(testmods_dir)/bpf"
+	run_logged "$LOGS/bench-bpf-prog.log" in_root "$(host_cc)" --target=bpf -O2 -g -Wall \
+		-Werror -isystem "$(kbuild_tree)/usr/include" -c -o "$(testmods_dir)/bpf/dmabuf_iter.bpf.o" \
+		"$TOP/tests/bpf/dmabuf_iter.bpf.c"
+	run_logged "$LOGS/bench-bpf-build.log" in_root "$(host_cc)" -O2 -static -Wall -Wextra \
+		-Werror -isystem "$(kbuild_tree)/usr/include" \
+		-o "$(testmods_dir)/bpf/dmabuf_bpf_iter" "$TOP/tests/bpf/dmabuf_bpf_iter.c"
 	"$H/bench.sh" || exit 1
 	;;
 compile-fail)

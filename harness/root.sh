@@ -6,11 +6,12 @@
 . "$(dirname "$0")/lib.sh"
 
 # Kernel build (Rust needs rustc, rust-src and bindgen; clang-22/lld-22/llvm-22 match rustc's
-# LLVM), the kernel source, kselftest builds, and the guest userland (QEMU, IGT, busybox).
+# LLVM), the kernel source, kselftest builds, the guest userland (QEMU, IGT, busybox), and
+# for make bench's BTF and BPF iterator program pahole, bpftool and libbpf's headers.
 PACKAGES="make bc bison flex cpio xz-utils python3 perl kmod rsync patch libc6-dev pkg-config
  libelf-dev libssl-dev rustc rust-src bindgen rustfmt rust-clippy clang llvm lld libclang-dev
  clang-22 lld-22 llvm-22 linux-source-7.2 qemu-system-x86 ipxe-qemu seabios busybox-static
- igt-gpu-tools igt-gpu-tools-tests libcap-dev libdrm-dev"
+ igt-gpu-tools igt-gpu-tools-tests libcap-dev libdrm-dev dwarves bpftool libbpf-dev"
 
 host_root && { note "BUILD_ROOT=/: using the host's tools, no build root made"; exit 0; }
 
