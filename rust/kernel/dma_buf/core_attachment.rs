@@ -79,6 +79,7 @@ impl<'a> NewAttachment<'a> {
     ///
     /// `dev` is a live device, `importer_ops` null or a static table, and both outlive the
     /// attachment.
+    #[inline]
     pub unsafe fn new(
         buf: &'a DmaBuf,
         dev: NonNull<bindings::device>,

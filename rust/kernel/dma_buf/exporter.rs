@@ -139,6 +139,7 @@ struct AttachmentNode(Opaque<bindings::dma_buf_attachment>);
 /// # Safety
 ///
 /// `buf` is an exported buffer, valid for `'a`.
+#[inline]
 pub(super) unsafe fn attachments<'a>(
     buf: *mut bindings::dma_buf,
     held: &'a ResvGuard<'_>,
@@ -173,6 +174,7 @@ impl DmaBuf {
     /// # Errors
     ///
     /// `EINVAL` if `held` is not the guard of this buffer's reservation object.
+    #[inline]
     pub fn attachments<'a>(
         &'a self,
         held: &'a ResvGuard<'_>,
