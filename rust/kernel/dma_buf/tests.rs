@@ -335,6 +335,15 @@ mod cases {
         }
     }
 
+    /// A [`TestImporter`] and its count of invalidations.
+    fn new_importer() -> Result<(TestImporter, Arc<AtomicU32>)> {
+        let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+        let importer = TestImporter {
+            invalidations: invalidations.clone(),
+        };
+        Ok((importer, invalidations))
+    }
+
     /// A dynamic importer that can do peer-to-peer DMA.
     struct P2pImporter;
 
@@ -378,20 +387,89 @@ mod cases {
         Ok((buf, calls))
     }
 
-    /// Drops the last reference to `buf` and waits for its release (the file's last `fput`
-    /// is deferred on kernel threads).
-    fn release(buf: ARef<DmaBuf>, calls: &Calls) {
-        drop(buf);
-        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
+    /// Exports `SIZE` bytes, readable and writable, with `exporter` as the buffer's operations:
+    /// a value made beforehand, with nothing to initialise in place.
+    fn export_value<E: Exporter>(name: &'static CStr, exporter: E) -> Result<ARef<DmaBuf>> {
+        let init: Result<E> = Ok(exporter);
+        export(module(), name, init, SIZE, bindings::O_RDWR)
+    }
+
+    /// What most cases start from: an importing device and a buffer of the test exporter,
+    /// with the exporter's call counts.
+    struct Fixture {
+        reg: faux::Registration,
+        buf: ARef<DmaBuf>,
+        calls: Arc<Calls>,
+    }
+
+    impl Fixture {
+        /// Registers the device and exports the buffer, which gets its own reservation object.
+        fn new() -> Result<Self> {
+            Self::new_with(false)
+        }
+
+        /// [`Fixture::new`], with the exporter's reservation object if `own_resv`.
+        fn new_with(own_resv: bool) -> Result<Self> {
+            let reg = device()?;
+            let (buf, calls) = new_buffer_with(own_resv)?;
+            Ok(Self { reg, buf, calls })
+        }
+
+        /// [`Fixture::new`] with a static importer attached, for a task that holds no
+        /// reservation lock.
+        fn attached() -> Result<(Unlocked, Self, Attachment)> {
+            let unlocked = Unlocked::new();
+            let fixture = Self::new()?;
+            let attach = Attachment::new(fixture.buf.clone(), fixture.reg.as_ref(), &unlocked)?;
+            Ok((unlocked, fixture, attach))
+        }
+    }
+
+    /// Runs the deferred `fput`s: the last `fput` of a file is deferred on kernel threads.
+    fn flush_delayed_fput() {
+        // SAFETY: Callable from any sleeping context.
         unsafe { bindings::flush_delayed_fput() };
-        assert_eq!(count(&calls.released), 1);
+    }
+
+    /// `Ok` if `done`; otherwise says that `what` did not happen and fails the case with
+    /// `EBUSY`, as something still holds the buffer or attachment.
+    ///
+    /// For the helpers below, which end cases: an `assert!` is KUnit's only in the case
+    /// functions themselves, elsewhere it would panic.
+    fn done_or_busy(done: bool, what: &str) -> Result {
+        if done {
+            return Ok(());
+        }
+        pr_err!("rust_dma_buf: {what} did not happen\n");
+        Err(EBUSY)
+    }
+
+    /// Drops the last reference to `buf` and waits for its release.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` if the exporter was not asked to release the buffer: a reference was left.
+    fn release(buf: ARef<DmaBuf>, calls: &Calls) -> Result {
+        drop(buf);
+        flush_delayed_fput();
+        done_or_busy(count(&calls.released) == 1, "the release of the buffer")
+    }
+
+    /// Drops `attach`, the buffer's only attachment, and releases `buf`.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` if the exporter did not see the attachment detach, or [`release`]'s.
+    fn detach_and_release(attach: Attachment, buf: ARef<DmaBuf>, calls: &Calls) -> Result {
+        drop(attach);
+        done_or_busy(count(&calls.detach) == 1, "the detach of the attachment")?;
+        release(buf, calls)
     }
 
     #[test]
     fn static_attach_map_unmap_detach() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         assert_eq!(buf.size(), SIZE);
         assert!(buf.is_dynamic());
 
@@ -417,21 +495,14 @@ mod cases {
         drop(mapping);
         assert_eq!((count(&calls.map), count(&calls.unmap)), (2, 2));
 
-        drop(attach);
-        assert_eq!(count(&calls.detach), 1);
-        release(buf, &calls);
-        Ok(())
+        detach_and_release(attach, buf, &calls)
     }
 
     #[test]
     fn dynamic_attach_pin_and_invalidate() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
-        let importer = TestImporter {
-            invalidations: invalidations.clone(),
-        };
+        let Fixture { reg, buf, calls } = Fixture::new()?;
+        let (importer, invalidations) = new_importer()?;
         let attach = Attachment::<Dynamic<TestImporter>>::new_dynamic(
             buf.clone(),
             reg.as_ref(),
@@ -469,22 +540,20 @@ mod cases {
             buf.invalidate_mappings(mine.guard())?;
             assert_eq!(invalidations.load(Relaxed), 2);
         }
-        release(other, &other_calls);
+        release(other, &other_calls)?;
 
         // A pin left behind is released when the attachment goes.
         attach.lock(&mut unlocked).pin()?;
         drop(attach);
         assert_eq!((count(&calls.pin), count(&calls.unpin)), (2, 2));
         assert_eq!(count(&calls.detach), 1);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn exporter_supplies_its_reservation_object() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer_with(true)?;
+        let Fixture { reg, buf, calls } = Fixture::new_with(true)?;
         let exporter: &TestExporter = {
             // SAFETY: `buf` was exported with a `TestExporter` as its private data.
             unsafe { &*(*buf.as_raw()).priv_.cast::<TestExporter>() }
@@ -498,22 +567,20 @@ mod cases {
         }
         assert!(!exporter.resv.is_locked());
         drop(attach);
-        release(buf, &calls);
+        release(buf, &calls)?;
 
         // Without one, the buffer gets its own.
         let (buf, calls) = new_buffer()?;
         // SAFETY: `buf` was exported with a `TestExporter` as its private data.
         let exporter = unsafe { &*(*buf.as_raw()).priv_.cast::<TestExporter>() };
         assert!(!core::ptr::eq(buf.resv(), &exporter.resv));
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn peer2peer_is_offered_by_the_importer() -> Result {
         let unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         let p2p = Attachment::new_dynamic(buf.clone(), reg.as_ref(), P2pImporter, &unlocked)?;
         assert!(p2p.peer2peer());
         let plain = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
@@ -524,16 +591,12 @@ mod cases {
         drop(p2p);
         drop(plain);
         assert_eq!(count(&calls.detach), 2);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn vmap_and_cpu_access() -> Result {
-        let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        let (mut unlocked, Fixture { reg, buf, calls }, attach) = Fixture::attached()?;
         {
             let locked = attach.lock(&mut unlocked);
             let map = locked.vmap()?;
@@ -587,8 +650,7 @@ mod cases {
         );
 
         drop(attach);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
@@ -612,8 +674,7 @@ mod cases {
         drop(again);
         // SAFETY: `fd` is the descriptor installed above, not used any more.
         assert_eq!(unsafe { bindings::close_fd(fd) }, 0);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
@@ -708,8 +769,7 @@ mod cases {
         assert_eq!(map_file(&buf, 2, PAGES - 1), Err(EINVAL));
         assert_eq!(count(&calls.mmap), 2);
 
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
@@ -721,13 +781,7 @@ mod cases {
             shift: 1,
             locking: false,
         };
-        let outer = export(
-            module(),
-            c"rust-fwd",
-            Ok::<_, Error>(forwarder),
-            SIZE,
-            bindings::O_RDWR,
-        )?;
+        let outer = export_value(c"rust-fwd", forwarder)?;
 
         // Pages 0..3 of the outer buffer are pages 1..4 of the inner one.
         let addr = map_file(&outer, PAGES - 1, 0)?;
@@ -744,32 +798,21 @@ mod cases {
         assert_eq!(count(&calls.mmap), 1);
 
         // An inner buffer whose exporter cannot mmap.
-        let unmappable = export(
-            module(),
-            c"rust-nommap",
-            Ok::<_, Error>(Unmappable),
-            SIZE,
-            bindings::O_RDWR,
-        )?;
-        let outer2 = export(
-            module(),
+        let unmappable = export_value(c"rust-nommap", Unmappable)?;
+        let outer2 = export_value(
             c"rust-fwd",
-            Ok::<_, Error>(Forwarder {
+            Forwarder {
                 inner: unmappable,
                 shift: 0,
                 locking: false,
-            }),
-            SIZE,
-            bindings::O_RDWR,
+            },
         )?;
         assert_eq!(map_file(&outer2, 1, 0), Err(EINVAL));
 
         drop((outer, outer2));
-        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
-        unsafe { bindings::flush_delayed_fput() };
+        flush_delayed_fput();
         // The forwarder's reference to the inner buffer went with the outer buffer.
-        release(inner, &calls);
-        Ok(())
+        release(inner, &calls)
     }
 
     /// Returns the number of bytes a mapping covers.
@@ -784,15 +827,11 @@ mod cases {
     #[test]
     fn every_dynamic_importer_is_told_of_invalidation() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         let mut counters = KVec::new();
         let mut dynamic = KVec::new();
         for _ in 0..3 {
-            let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
-            let importer = TestImporter {
-                invalidations: invalidations.clone(),
-            };
+            let (importer, invalidations) = new_importer()?;
             dynamic.push(
                 Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &unlocked)?,
                 GFP_KERNEL,
@@ -824,8 +863,7 @@ mod cases {
         drop(dynamic);
         drop(fixed);
         assert_eq!(count(&calls.detach), 4);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     const ROUNDS: u32 = 100;
@@ -833,15 +871,11 @@ mod cases {
     #[test]
     fn importers_map_while_the_exporter_invalidates() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         let stop = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
         let mut workers = KVec::new();
         for _ in 0..2 {
-            let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
-            let importer = TestImporter {
-                invalidations: invalidations.clone(),
-            };
+            let (importer, invalidations) = new_importer()?;
             let attach = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &unlocked)?;
             let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
             let good = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
@@ -882,16 +916,12 @@ mod cases {
         assert_eq!(count(&calls.unmap), 2 * ROUNDS);
         assert_eq!(count(&calls.detach), 2);
         assert!(!buf.resv().is_locked());
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn failed_map_releases_the_pin_of_a_static_importer() -> Result {
-        let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        let (mut unlocked, Fixture { reg, buf, calls }, attach) = Fixture::attached()?;
         inject(&calls.fail_map, ENOSPC);
         assert!(
             matches!(attach.lock(&mut unlocked).map(DataDirection::ToDevice), Err(e) if e == ENOSPC)
@@ -904,16 +934,12 @@ mod cases {
         drop(attach.map_unlocked(DataDirection::ToDevice, &unlocked)?);
         assert_eq!((count(&calls.pin), count(&calls.unpin)), (2, 2));
         drop(attach);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn failed_pin_fails_a_static_map() -> Result {
-        let unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        let (unlocked, Fixture { reg, buf, calls }, attach) = Fixture::attached()?;
         inject(&calls.fail_pin, ENOMEM);
         let mapped = attach.map_unlocked(DataDirection::FromDevice, &unlocked);
         assert_eq!(mapped.err(), Some(ENOMEM));
@@ -923,8 +949,7 @@ mod cases {
             (0, 0, 0)
         );
         drop(attach);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     /// Adds an unsignaled fence of `usage` to `buf` and signals it after `ms` milliseconds from
@@ -948,14 +973,11 @@ mod cases {
     #[test]
     fn static_importers_wait_for_kernel_fences() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         let fence = fence_signaled_later(&buf, Usage::Kernel, 2000)?;
 
         // A dynamic importer waits itself: its mapping comes back at once.
-        let importer = TestImporter {
-            invalidations: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
-        };
+        let (importer, _) = new_importer()?;
         let dynamic = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &unlocked)?;
         drop(dynamic.lock(&mut unlocked).map(DataDirection::ToDevice)?);
         assert!(!fence.is_signaled());
@@ -966,8 +988,7 @@ mod cases {
         assert!(fence.is_signaled());
 
         drop((dynamic, fixed));
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
@@ -996,8 +1017,7 @@ mod cases {
             (count(&calls.begin_dirs), count(&calls.end_dirs)),
             (both, both)
         );
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
@@ -1015,26 +1035,22 @@ mod cases {
         assert_eq!(access.end(), Err(EIO));
         assert_eq!((count(&calls.begin), count(&calls.end)), (1, 0));
         calls.fail_end.store(0, Relaxed);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn an_attachment_keeps_its_buffer() -> Result {
         let unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         let attach = Attachment::new(buf, reg.as_ref(), &unlocked)?;
-        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
-        unsafe { bindings::flush_delayed_fput() };
+        flush_delayed_fput();
         // The importer's handle was the last one but the attachment's: still there.
         assert_eq!(count(&calls.released), 0);
         let mapping = attach.map_unlocked(DataDirection::Bidirectional, &unlocked)?;
         assert_eq!(mapped_bytes(mapping.sg_table())?, SIZE);
         drop(mapping);
         drop(attach);
-        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
-        unsafe { bindings::flush_delayed_fput() };
+        flush_delayed_fput();
         assert_eq!(count(&calls.released), 1);
         assert_eq!(count(&calls.detach), 1);
         Ok(())
@@ -1043,15 +1059,12 @@ mod cases {
     #[test]
     fn a_refused_attach_leaves_nothing_attached() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         inject(&calls.fail_attach, EBUSY);
         assert!(
             matches!(Attachment::new(buf.clone(), reg.as_ref(), &unlocked), Err(e) if e == EBUSY)
         );
-        let importer = TestImporter {
-            invalidations: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
-        };
+        let (importer, _) = new_importer()?;
         assert!(matches!(
             Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &unlocked),
             Err(e) if e == EBUSY
@@ -1060,25 +1073,18 @@ mod cases {
 
         // Nothing was left on the buffer's list: an invalidation reaches only a later one.
         calls.fail_attach.store(0, Relaxed);
-        let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
-        let importer = TestImporter {
-            invalidations: invalidations.clone(),
-        };
+        let (importer, invalidations) = new_importer()?;
         let attach = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &unlocked)?;
         buf.invalidate_mappings(&buf.resv().lock(&mut unlocked))?;
         assert_eq!(invalidations.load(Relaxed), 1);
         drop(attach);
         assert_eq!((count(&calls.attach), count(&calls.detach)), (1, 1));
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn each_mapping_of_a_static_importer_pins() -> Result {
-        let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        let (mut unlocked, Fixture { reg, buf, calls }, attach) = Fixture::attached()?;
         {
             let locked = attach.lock(&mut unlocked);
             let first = locked.map(DataDirection::ToDevice)?;
@@ -1091,15 +1097,13 @@ mod cases {
             assert_eq!((count(&calls.unmap), count(&calls.unpin)), (2, 2));
         }
         drop(attach);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn importers_share_one_kernel_mapping() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         let one = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
         let other = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
         // A mapping made unlocked may be kept while the buffer is locked.
@@ -1122,21 +1126,14 @@ mod cases {
         drop(buf.vmap_unlocked(&unlocked)?);
         assert_eq!((count(&calls.vmap), count(&calls.vunmap)), (2, 2));
         drop((one, other));
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     #[test]
     fn an_exporter_without_optional_ops() -> Result {
         let unlocked = Unlocked::new();
         let reg = device()?;
-        let buf = export(
-            module(),
-            c"rust-minimal",
-            Ok::<_, Error>(Unmappable),
-            SIZE,
-            bindings::O_RDWR,
-        )?;
+        let buf = export_value(c"rust-minimal", Unmappable)?;
         // No pin: not dynamic, and a static map is not pinned (the exporter's error comes
         // back as it is).
         assert!(!buf.is_dynamic());
@@ -1166,17 +1163,20 @@ mod cases {
     }
 
     /// [`release`], for a buffer whose other references a worker is still dropping.
-    fn release_eventually(buf: ARef<DmaBuf>, calls: &Calls) {
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` if the buffer was not released within five seconds.
+    fn release_eventually(buf: ARef<DmaBuf>, calls: &Calls) -> Result {
         drop(buf);
         for _ in 0..500 {
-            // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
-            unsafe { bindings::flush_delayed_fput() };
+            flush_delayed_fput();
             if count(&calls.released) != 0 {
                 break;
             }
             fsleep(Delta::from_millis(10));
         }
-        assert_eq!(count(&calls.released), 1);
+        done_or_busy(count(&calls.released) == 1, "the release of the buffer")
     }
 
     /// An attachment dropped while its buffer is locked through another handle, which the types
@@ -1187,12 +1187,8 @@ mod cases {
     #[test]
     fn an_attachment_dropped_under_the_lock_is_detached_later() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
-        let importer = TestImporter {
-            invalidations: invalidations.clone(),
-        };
+        let Fixture { reg, buf, calls } = Fixture::new()?;
+        let (importer, invalidations) = new_importer()?;
         let pinned = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &unlocked)?;
         pinned.lock(&mut unlocked).pin()?;
         let other = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
@@ -1209,8 +1205,7 @@ mod cases {
         drop(other);
         assert_eq!((count(&calls.attach), count(&calls.detach)), (2, 2));
         assert!(!buf.resv().is_locked());
-        release_eventually(buf, &calls);
-        Ok(())
+        release_eventually(buf, &calls)
     }
 
     /// A capability made where a reservation lock is held defeats the types (the hole named in
@@ -1218,10 +1213,7 @@ mod cases {
     /// `EDEADLK` and call no exporter callback, instead of deadlocking.
     #[test]
     fn unlocked_operations_under_a_forged_capability_are_refused() -> Result {
-        let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        let (mut unlocked, Fixture { reg, buf, calls }, attach) = Fixture::attached()?;
         {
             let _locked = attach.lock(&mut unlocked);
             let forged = Unlocked::new();
@@ -1231,10 +1223,7 @@ mod cases {
             assert!(matches!(attach.map_unlocked(dir, &forged), Err(e) if e == EDEADLK));
             let again = Attachment::new(buf.clone(), reg.as_ref(), &forged);
             assert!(matches!(again, Err(e) if e == EDEADLK));
-            let invalidations = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
-            let importer = TestImporter {
-                invalidations: invalidations.clone(),
-            };
+            let (importer, invalidations) = new_importer()?;
             let dynamic = Attachment::new_dynamic(buf.clone(), reg.as_ref(), importer, &forged);
             assert!(matches!(dynamic, Err(e) if e == EDEADLK));
             // The refused importer was dropped, not kept.
@@ -1244,10 +1233,7 @@ mod cases {
         }
         assert_eq!((count(&calls.attach), count(&calls.begin)), (1, 0));
         assert_eq!((count(&calls.map), count(&calls.vmap)), (0, 0));
-        drop(attach);
-        assert_eq!(count(&calls.detach), 1);
-        release(buf, &calls);
-        Ok(())
+        detach_and_release(attach, buf, &calls)
     }
 
     /// A guard leaked with `mem::forget` ends the capability's borrow while the lock stays
@@ -1255,10 +1241,7 @@ mod cases {
     /// exporter callback.
     #[test]
     fn unlocked_operations_after_a_leaked_guard_are_refused() -> Result {
-        let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        let (mut unlocked, Fixture { reg, buf, calls }, attach) = Fixture::attached()?;
         core::mem::forget(buf.resv().lock(&mut unlocked));
         let dir = DataDirection::FromDevice;
         assert!(matches!(buf.begin_cpu_access(dir, &unlocked), Err(e) if e == EDEADLK));
@@ -1273,8 +1256,7 @@ mod cases {
         unsafe { bindings::dma_resv_unlock(buf.resv().as_raw()) };
         assert!(buf.resv().try_lock(&mut unlocked).is_some());
         drop(attach);
-        release(buf, &calls);
-        Ok(())
+        release(buf, &calls)
     }
 
     /// `DmaBuf::mmap()` under a capability made while the buffer is locked: refused with
@@ -1282,34 +1264,26 @@ mod cases {
     #[test]
     fn mmap_under_a_forged_capability_is_refused() -> Result {
         let (inner, calls) = new_buffer()?;
-        let outer = export(
-            module(),
+        let outer = export_value(
             c"rust-lockfwd",
-            Ok::<_, Error>(Forwarder {
+            Forwarder {
                 inner: inner.clone(),
                 shift: 0,
                 locking: true,
-            }),
-            SIZE,
-            bindings::O_RDWR,
+            },
         )?;
         assert_eq!(map_file(&outer, 1, 0), Err(EDEADLK));
         assert_eq!(count(&calls.mmap), 0);
         drop(outer);
-        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
-        unsafe { bindings::flush_delayed_fput() };
-        release(inner, &calls);
-        Ok(())
+        flush_delayed_fput();
+        release(inner, &calls)
     }
 
     /// Mappings made without the lock may be kept while the buffer is locked; dropped under that
     /// lock, they are unmapped under it instead of deadlocking on it.
     #[test]
     fn unlocked_mappings_dropped_under_the_lock_are_unmapped() -> Result {
-        let mut unlocked = Unlocked::new();
-        let reg = device()?;
-        let (buf, calls) = new_buffer()?;
-        let attach = Attachment::new(buf.clone(), reg.as_ref(), &unlocked)?;
+        let (mut unlocked, Fixture { reg, buf, calls }, attach) = Fixture::attached()?;
         let mapping = attach.map_unlocked(DataDirection::ToDevice, &unlocked)?;
         let kernel_map = buf.vmap_unlocked(&unlocked)?;
         {
@@ -1320,10 +1294,7 @@ mod cases {
             // The static importer's pin for the mapping went with it.
             assert_eq!((count(&calls.pin), count(&calls.unpin)), (1, 1));
         }
-        drop(attach);
-        assert_eq!(count(&calls.detach), 1);
-        release(buf, &calls);
-        Ok(())
+        detach_and_release(attach, buf, &calls)
     }
 
     /// An exporter in C terms whose `begin_cpu_access` and `end_cpu_access` return 1: a buggy
@@ -1395,8 +1366,7 @@ mod cases {
         assert!(matches!(access, Err(e) if e == EINVAL));
         drop(access);
         drop(buf);
-        // SAFETY: Runs the deferred `fput`s; callable from any sleeping context.
-        unsafe { bindings::flush_delayed_fput() };
+        flush_delayed_fput();
         Ok(())
     }
 
@@ -1405,9 +1375,8 @@ mod cases {
     #[test]
     fn attachments_are_walked_under_their_buffer_s_lock() -> Result {
         let mut unlocked = Unlocked::new();
-        let reg = device()?;
+        let Fixture { reg, buf, calls } = Fixture::new()?;
         let dev: &Device = reg.as_ref();
-        let (buf, calls) = new_buffer()?;
         let (other, other_calls) = new_buffer()?;
         let first = Attachment::new(buf.clone(), dev, &unlocked)?;
         let second = Attachment::new(buf.clone(), dev, &unlocked)?;
@@ -1428,9 +1397,8 @@ mod cases {
             assert_eq!(buf.attachments(&held)?.count(), 1);
         }
         drop(first);
-        release(buf, &calls);
-        release(other, &other_calls);
-        Ok(())
+        release(buf, &calls)?;
+        release(other, &other_calls)
     }
 
     /// The buffer iterator of BPF (`dma_buf_iter_begin()`, `dma_buf_iter_next()`) returns
@@ -1454,9 +1422,8 @@ mod cases {
             (count(&calls.released), count(&other_calls.released)),
             (0, 0)
         );
-        release(buf, &calls);
-        release(other, &other_calls);
-        Ok(())
+        release(buf, &calls)?;
+        release(other, &other_calls)
     }
 
     /// Kernel mappings compare as `iosys_map_is_equal()` does: the same address in the same
