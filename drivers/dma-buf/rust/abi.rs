@@ -321,7 +321,7 @@ pub unsafe extern "C" fn dma_buf_attach(
 ///
 /// Always detaches a valid attachment: with the lock held by the caller, against the
 /// convention, the attachment leaves the buffer at once and the exporter's `detach` runs from
-/// a worker (see [`attach::detach`]).
+/// a worker (see [`attach::detach_held`]).
 ///
 /// # Safety
 ///
@@ -353,10 +353,10 @@ pub unsafe extern "C" fn dma_buf_detach(
             // SAFETY: The current task holds the lock (checked above) for the call.
             unsafe {
                 buf.resv()
-                    .with_held(|held| attach::detach(attachment, Some(held)))
+                    .with_held(|held| attach::detach_held(attachment, held))
             };
         } else {
-            attach::detach(attachment, None);
+            attach::detach(attachment);
         }
         Ok(())
     })();

@@ -29,6 +29,7 @@ use kernel::{
 /// # Errors
 ///
 /// The exporter's error; `new` is then freed.
+#[inline]
 pub(crate) fn attach(new: NewAttachment<'_>) -> Result<NonNull<bindings::dma_buf_attachment>> {
     let buf = new.buffer();
     let ops = ExporterOps::of(buf, &CORE).ok_or(EINVAL)?;
@@ -44,25 +45,26 @@ pub(crate) fn attach(new: NewAttachment<'_>) -> Result<NonNull<bindings::dma_buf
     Ok(raw)
 }
 
-/// Detaches `attach` from its buffer and frees it (`dma_buf_detach()`).
-///
-/// Unlocked (`held` is `None`): the lock is taken to take the attachment off the buffer's
-/// list, then the exporter's `detach` runs without it. With `held`, the caller holds the lock
-/// against the convention (where the C core deadlocks): the attachment leaves the list under
-/// the caller's lock at once, so that no invalidation or `bufinfo` reaches it once this
-/// returns, and the exporter's `detach`, which may take the lock (DRM's unpins under it), runs
-/// from a worker, which frees the attachment after it; the worker holds references to the
-/// buffer and the device until then.
-pub(crate) fn detach(attach: LinkedAttachment<'_>, held: Option<&ResvGuard<'_>>) {
-    let Some(held) = held else {
-        let buf = attach.buffer();
-        // The guard goes at the end of the statement: the exporter's `detach` runs unlocked.
-        let unlinked = unlink(attach, &buf.resv().lock(&mut Unlocked::new()));
-        if let Some(unlinked) = unlinked {
-            finish_detach(unlinked);
-        }
-        return;
-    };
+/// Detaches `attach` from its buffer and frees it (`dma_buf_detach()`), unlocked: the lock is
+/// taken to take the attachment off the buffer's list, then the exporter's `detach` runs
+/// without it.
+#[inline]
+pub(crate) fn detach(attach: LinkedAttachment<'_>) {
+    let buf = attach.buffer();
+    // The guard goes at the end of the statement: the exporter's `detach` runs unlocked.
+    let unlinked = unlink(attach, &buf.resv().lock(&mut Unlocked::new()));
+    if let Some(unlinked) = unlinked {
+        finish_detach(unlinked);
+    }
+}
+
+/// [`detach`] where the caller holds the lock, `held`, against the convention (where the C
+/// core deadlocks): the attachment leaves the list under the caller's lock at once, so that no
+/// invalidation or `bufinfo` reaches it once this returns, and the exporter's `detach`, which
+/// may take the lock (DRM's unpins under it), runs from a worker, which frees the attachment
+/// after it; the worker holds references to the buffer and the device until then.
+#[cold]
+pub(crate) fn detach_held(attach: LinkedAttachment<'_>, held: &ResvGuard<'_>) {
     let Some(unlinked) = unlink(attach, held) else {
         return;
     };
@@ -116,6 +118,7 @@ impl WorkItem for DeferredDetach {
 }
 
 /// Takes `attach` off its buffer's list of attachments, under `held`, the lock of its buffer.
+#[inline]
 fn unlink<'a>(
     attach: LinkedAttachment<'a>,
     held: &ResvGuard<'_>,
@@ -128,6 +131,7 @@ fn unlink<'a>(
 
 /// The rest of a detach once `attach` is off its buffer's list: the exporter's `detach`,
 /// without the lock, then the attachment is freed.
+#[inline]
 fn finish_detach(attach: UnlinkedAttachment<'_>) {
     let buf = attach.buffer();
     let exported = attach.as_exported();

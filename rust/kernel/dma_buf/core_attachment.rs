@@ -132,6 +132,7 @@ impl<'a> NewAttachment<'a> {
     /// Puts the attachment on its buffer's list, under the buffer's lock, which it takes
     /// (`unlocked`), and hands it over to the importer, which gives it back to detach it
     /// ([`LinkedAttachment::from_raw`]).
+    #[inline]
     pub fn link(self, unlocked: &mut Unlocked) -> NonNull<bindings::dma_buf_attachment> {
         let buf = self.buf;
         let raw = ManuallyDrop::new(self).raw;
@@ -316,6 +317,7 @@ impl OwnedUnlinkedAttachment {
 ///
 /// `attach` was allocated by [`NewAttachment::new`], is on no list and is not used after this
 /// call.
+#[inline]
 unsafe fn free(attach: NonNull<bindings::dma_buf_attachment>) {
     // SAFETY: `attach` is an object of the cache (the caller's guarantee), which `init` created
     // once, before it was allocated.
